@@ -1,0 +1,39 @@
+"""What a trained trial gives back: `TrialResult`, produced by the engine and stored as is."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrialResult(BaseModel):
+    """The outcome of one trial.
+
+    Costs and accuracies are `None` when they are not finite (a diverged trial) or when there
+    is no test set. `curve[i]` is the training cost before step `i * curve_every`; the last
+    entry is the cost after the final step. `train_cost_tail` is the mean training cost over
+    the last 5 % of steps: at the edge of stability the final value oscillates, so comparisons
+    use the tail average (SCIENCE.md §6). Weights are safetensors bytes in Keras layout
+    (`layers.{i}.kernel` of shape (fan_in, fan_out), `layers.{i}.bias`), with their sha256.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    cell_key: str
+    status: Literal["ok", "diverged"]
+    train_cost: float | None
+    train_accuracy: float | None
+    test_cost: float | None
+    test_accuracy: float | None
+    train_cost_tail: float | None
+    steps: int = Field(ge=0)
+    diverged_step: int | None = None
+    wall_seconds: float = Field(ge=0)
+    curve_every: int = Field(ge=1)
+    curve: list[float | None]
+    final_weights: bytes
+    final_sha256: str
+    initial_weights: bytes | None = None
+    initial_sha256: str | None = None
+    environment: dict[str, Any] = Field(default_factory=dict)

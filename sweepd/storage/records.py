@@ -1,0 +1,120 @@
+"""Plain records the store returns. ORM rows never leave `sweepd.storage`; these do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sweepd.results import TrialResult
+from sweepd.spec import TrialSpec
+
+TrialState = Literal["pending", "running", "completed", "failed", "cancelled"]
+SweepState = Literal["pending", "running", "completed", "failed", "cancelled"]
+TRIAL_STATES: tuple[str, ...] = ("pending", "running", "completed", "failed", "cancelled")
+FINAL_TRIAL_STATES = frozenset({"completed", "failed", "cancelled"})
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class UserRecord(_Record):
+    id: int
+    name: str
+    is_admin: bool
+    created_at: datetime
+
+
+class TokenRecord(_Record):
+    id: int
+    user_id: int
+    name: str
+    prefix: str  # the first characters of the raw token, for display; never the whole token
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class SweepRecord(_Record):
+    id: int
+    owner_id: int
+    name: str
+    spec: dict[str, Any]
+    state: SweepState
+    n_trials: int
+    counts: dict[str, int]  # trials per state, every state present
+    progress: float  # share of trials in a final state, with running trials' partial progress
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+    idempotency_key: str | None = None
+
+
+class ResultRecord(_Record):
+    status: Literal["ok", "diverged"]
+    train_cost: float | None
+    train_accuracy: float | None
+    test_cost: float | None
+    test_accuracy: float | None
+    train_cost_tail: float | None
+    steps: int
+    diverged_step: int | None
+    wall_seconds: float
+    curve_every: int
+    curve: list[float | None]
+    final_sha256: str
+    initial_sha256: str | None
+    environment: dict[str, Any]
+    created_at: datetime
+
+
+class TrialRecord(_Record):
+    id: int
+    sweep_id: int
+    cell_key: str
+    seed: int
+    initializer: dict[str, Any]
+    initializer_label: str
+    params: dict[str, Any]
+    state: TrialState
+    attempt: int
+    max_attempts: int
+    progress: float
+    node: str | None = None
+    device: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    result: ResultRecord | None = None
+
+
+class ClaimedTrial(_Record):
+    trial_id: int
+    attempt: int
+    spec: TrialSpec
+
+
+class ClaimedBatch(_Record):
+    """Trials of one sweep that share dataset, architecture and training config."""
+
+    sweep_id: int
+    batch_key: str
+    trials: list[ClaimedTrial]
+
+
+class ResultItem(_Record):
+    """A result as the dispatcher hands it to the store, with the fencing token (attempt)."""
+
+    trial_id: int
+    attempt: int
+    result: TrialResult
+    node: str
+    device: str
+
+
+class Fenced(_Record):
+    """Which results were accepted, and which were refused because the claim was stale."""
+
+    accepted: list[int] = Field(default_factory=list)
+    rejected: list[int] = Field(default_factory=list)
