@@ -1,0 +1,266 @@
+"""The `sweepd` command line: run the service, submit and follow sweeps, fetch results.
+
+Server commands (`serve`, `dispatcher`, `migrate`, `token`, `demo`) need the `server` extra;
+the others only talk HTTP to a running service through `sweepd.Client`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sweepd.errors import SweepdError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Seed × initializer sweeps of neural networks, stored and compared.")
+token_app = typer.Typer(no_args_is_help=True, help="Manage API tokens (talks to the database).")
+app.add_typer(token_app, name="token")
+console = Console()
+
+UrlOpt = Annotated[Optional[str], typer.Option("--url", envvar="SWEEPD_URL",
+                                               help="Service URL.")]
+TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="SWEEPD_TOKEN",
+                                                 help="API token.", show_default=False)]
+
+
+def _client(url: str | None, token: str | None) -> Any:
+    from sweepd.client import Client
+
+    return Client(url=url, token=token)
+
+
+# -- service --------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,
+          port: Annotated[Optional[int], typer.Option(help="Port.")] = None,
+          dispatcher: Annotated[bool, typer.Option(help="Run the dispatcher in this process.")]
+          = True) -> None:
+    """Run the service (API + dispatcher). Embedded default: SQLite + a local Ray."""
+    from sweepd.server import serve as run
+    from sweepd.settings import load_settings
+
+    overrides: dict[str, Any] = {"run_dispatcher": dispatcher}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    run(load_settings(**overrides))
+
+
+@app.command("dispatcher")
+def dispatcher_cmd() -> None:
+    """Run only the dispatcher (with API replicas started by `serve --no-dispatcher`)."""
+    from sweepd.server import run_dispatcher_only
+    from sweepd.settings import load_settings
+
+    run_dispatcher_only(load_settings())
+
+
+@app.command()
+def migrate(database_url: Annotated[Optional[str], typer.Option(
+        help="Database URL (default: SWEEPD_DATABASE_URL or the embedded SQLite file).")] = None
+            ) -> None:
+    """Upgrade the database schema to the current Alembic head."""
+    from sweepd.settings import load_settings
+    from sweepd.storage.schema import head_revision, migrate as run
+
+    settings = load_settings(**({"database_url": database_url} if database_url else {}))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    run(settings.resolved_database_url)
+    console.print(f"database at revision [bold]{head_revision()}[/] (head)")
+
+
+@token_app.command("create")
+def token_create(name: str, user: Annotated[str, typer.Option(help="User name.")] = "admin",
+                 admin: Annotated[bool, typer.Option(help="Create the user as admin.")] = False,
+                 save: Annotated[bool, typer.Option(help="Save it as the local token.")] = False,
+                 ) -> None:
+    """Create a token (and the user if missing); it is printed once and stored hashed."""
+    from sweepd import tokenfile
+    from sweepd.server import open_service_store
+    from sweepd.settings import load_settings
+
+    settings = load_settings()
+    store = open_service_store(settings)
+    found = store.find_user(user)
+    record = found or store.create_user(user, is_admin=admin)
+    _, raw = store.create_token(record.id, name)
+    if save:
+        tokenfile.save(settings.url, raw, settings.resolved_token_file)
+    typer.echo(raw)
+
+
+@token_app.command("list")
+def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") -> None:
+    """List a user's tokens (prefixes only; the tokens themselves are never stored)."""
+    from sweepd.server import open_service_store
+    from sweepd.settings import load_settings
+
+    store = open_service_store(load_settings())
+    found = store.find_user(user)
+    if found is None:
+        raise typer.BadParameter(f"no user {user!r}")
+    table = Table("id", "name", "prefix", "created", "revoked")
+    for t in store.list_tokens(found.id):
+        table.add_row(str(t.id), t.name, t.prefix + "…", f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by id."""
+    from sweepd.server import open_service_store
+    from sweepd.settings import load_settings
+
+    open_service_store(load_settings()).revoke_token(token_id)
+    console.print(f"token {token_id} revoked")
+
+
+# -- sweeps ---------------------------------------------------------------------------------
+
+
+@app.command()
+def submit(spec: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                                help="YAML or JSON spec file.")],
+           wait: Annotated[bool, typer.Option(help="Wait with a progress bar.")] = False,
+           idempotency_key: Annotated[Optional[str], typer.Option()] = None,
+           url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Submit a sweep from a spec file."""
+    client = _client(url, token)
+    sweep = client.submit(spec, idempotency_key=idempotency_key)
+    console.print(f"sweep [bold]{sweep.id}[/] {sweep.name!r}: {sweep.n_trials} trials, "
+                  f"{sweep.state}")
+    if wait:
+        sweep.wait()
+        _print_summary(client, sweep.id)
+
+
+@app.command("list")
+def list_cmd(limit: int = 50, url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """List your sweeps."""
+    table = Table("id", "name", "state", "trials", "done", "created")
+    for s in _client(url, token).list(limit=limit):
+        done = sum(s.counts.get(k, 0) for k in ("completed", "failed", "cancelled"))
+        table.add_row(str(s.id), s.name, s.state, str(s.n_trials), f"{done}/{s.n_trials}",
+                      f"{s.public.created_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@app.command()
+def status(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Show a sweep's state and trial counts."""
+    s = _client(url, token).get(sweep_id)
+    console.print(f"sweep [bold]{s.id}[/] {s.name!r}: [bold]{s.state}[/], "
+                  f"{s.public.progress:.0%} done")
+    console.print("  " + "  ".join(f"{k}: {v}" for k, v in s.counts.items()))
+
+
+@app.command("wait")
+def wait_cmd(sweep_id: int, timeout: Optional[float] = None,
+             url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Wait for a sweep to finish, with a progress bar."""
+    client = _client(url, token)
+    client.wait(sweep_id, timeout=timeout)
+    _print_summary(client, sweep_id)
+
+
+@app.command()
+def trials(sweep_id: int, state: Optional[str] = None, initializer: Optional[str] = None,
+           seed: Optional[int] = None, csv: Annotated[bool, typer.Option(
+               help="Print CSV instead of a table.")] = False,
+           url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """List a sweep's trials with their metrics."""
+    frame = _client(url, token).trials_frame(sweep_id, state=state, initializer=initializer,
+                                             seed=seed)
+    if csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    cols = [c for c in ("id", "initializer", "seed", "state", "attempt", "test_accuracy",
+                        "train_accuracy", "train_cost_tail", "test_cost") if c in frame]
+    table = Table(*cols)
+    for row in frame[cols].itertuples(index=False):
+        table.add_row(*(_fmt(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+def weights(sweep_id: int, trial_id: int,
+            which: Annotated[str, typer.Option(help="final or initial")] = "final",
+            output: Annotated[Optional[Path], typer.Option("-o", "--output",
+                                                           help="Save the .safetensors file.")]
+            = None, url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Print a trial's weights, or save them as a safetensors file with -o."""
+    client = _client(url, token)
+    if output is not None:
+        output.write_bytes(client.weights_bytes(sweep_id, trial_id, which=which))
+        console.print(f"saved {output}")
+        return
+    for name, array in client.weights(sweep_id, trial_id, which=which).items():
+        console.print(f"[bold]{name}[/] {tuple(array.shape)}\n{array}")
+
+
+@app.command()
+def cancel(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Cancel a sweep: pending and running trials stop."""
+    s = _client(url, token).cancel(sweep_id)
+    console.print(f"sweep {s.id}: {s.state}")
+
+
+@app.command()
+def compare(sweep_id: int, tolerance: float = 0.05,
+            metric: str = "test_accuracy", as_json: Annotated[bool, typer.Option(
+                "--json", help="Print the raw JSON.")] = False,
+            url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Compare initializers: statistics over seeds, paired tests, solutions modulo symmetry."""
+    view = _client(url, token).compare(sweep_id, tolerance=tolerance, metric=metric)
+    if as_json:
+        typer.echo(json.dumps(view.raw, indent=2))
+        return
+    view.print(console)
+
+
+@app.command()
+def demo(steps: Annotated[int, typer.Option(help="GD steps per trial (10 000 = the course).")]
+         = 10_000,
+         seeds: Annotated[int, typer.Option(help="Seeds per initializer.")] = 8,
+         port: Annotated[int, typer.Option(help="Port of the embedded service.")] = 8642,
+         keep_serving: Annotated[bool, typer.Option(
+             help="Keep the service running after the summary (Ctrl-C stops it).")] = True,
+         ) -> None:
+    """The main job: the moons seed study on the embedded service, end to end over REST."""
+    from sweepd.demo import run_demo
+
+    raise typer.Exit(run_demo(steps=steps, seeds=seeds, port=port, keep_serving=keep_serving,
+                              console=console))
+
+
+def _print_summary(client: Any, sweep_id: int) -> None:
+    from sweepd.demo import summary_table
+
+    console.print(summary_table(client.trials_frame(sweep_id)))
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+def main() -> None:
+    """Entry point: turn sweepd errors into one readable line and exit code 1."""
+    try:
+        app()
+    except SweepdError as exc:
+        console.print(f"[red]error:[/] {exc.detail}")
+        for err in exc.errors[:10]:
+            console.print(f"  {'.'.join(str(p) for p in err.get('loc', []))}: {err.get('msg')}")
+        sys.exit(1)

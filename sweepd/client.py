@@ -1,0 +1,300 @@
+"""The Python SDK: submit sweeps, follow them live, fetch trials, weights and comparisons.
+
+    >>> from sweepd import Client
+    >>> client = Client()                         # URL and token: args, env, or the token file
+    >>> sweep = client.submit("moons.yaml")       # a path, a dict or a SweepSpec
+    >>> sweep.wait()                              # progress bar driven by Server-Sent Events
+    >>> frame = sweep.trials_frame()              # one row per trial (pandas)
+    >>> w = client.weights(frame.id[0])           # dict of NumPy arrays
+
+Only httpx, pydantic, NumPy and safetensors are needed: no torch, Ray or database driver.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sweepd import tokenfile, weights
+from sweepd.errors import (
+    BadRequest, Conflict, InvalidSpec, LimitExceeded, NotFound, SweepdError, Unauthorized,
+    Unavailable,
+)
+from sweepd.schemas import SweepPublic, TrialPublic
+from sweepd.spec import SweepSpec
+
+_ERRORS = {400: BadRequest, 401: Unauthorized, 404: NotFound, 409: Conflict, 413: InvalidSpec,
+           422: InvalidSpec, 429: LimitExceeded, 503: Unavailable}
+FINAL_STATES = frozenset({"completed", "failed", "cancelled"})
+
+
+class Client:
+    """A connection to a sweepd service.
+
+    Args:
+        url: the service URL; default `$SWEEPD_URL`, the token file's URL, or
+            http://127.0.0.1:8642.
+        token: an API token; default `$SWEEPD_TOKEN`, else the saved local token file.
+        timeout: seconds for ordinary requests.
+    """
+
+    def __init__(self, url: str | None = None, token: str | None = None, *,
+                 timeout: float = 30.0) -> None:
+        saved = tokenfile.load()
+        self.url = (url or os.environ.get("SWEEPD_URL") or (saved[0] if saved else None)
+                    or tokenfile.DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("SWEEPD_TOKEN") or (saved[1] if saved else None)
+        if not token:
+            raise Unauthorized("no API token: pass token=, set SWEEPD_TOKEN, or run "
+                               "`sweepd serve` once to create the local token file")
+        self._http = httpx.Client(base_url=f"{self.url}/api/v1", timeout=timeout,
+                                  headers={"Authorization": f"Bearer {token}"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sweeps ---------------------------------------------------------------------------
+
+    def submit(self, spec: SweepSpec | dict[str, Any] | str | Path, *,
+               idempotency_key: str | None = None) -> Sweep:
+        """Submit a sweep; `spec` is a SweepSpec, a dict, or the path of a YAML/JSON file.
+
+        Raises:
+            InvalidSpec: the service rejected the spec (the message names the field).
+            Conflict: the idempotency key was used before with another spec.
+        """
+        body = _spec_json(spec)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        data = self._request("POST", "/sweeps", json=body, headers=headers)
+        return Sweep(self, SweepPublic.model_validate(data))
+
+    def get(self, sweep_id: int) -> Sweep:
+        return Sweep(self, SweepPublic.model_validate(self._request("GET", f"/sweeps/{sweep_id}")))
+
+    def list(self, *, limit: int = 50, offset: int = 0) -> list[Sweep]:
+        data = self._request("GET", "/sweeps", params={"limit": limit, "offset": offset})
+        return [Sweep(self, SweepPublic.model_validate(item)) for item in data["items"]]
+
+    def cancel(self, sweep_id: int) -> Sweep:
+        data = self._request("POST", f"/sweeps/{sweep_id}/cancel")
+        return Sweep(self, SweepPublic.model_validate(data))
+
+    def wait(self, sweep_id: int, *, progress: bool = True, timeout: float | None = None) -> Sweep:
+        """Block until the sweep is in a final state, showing a progress bar fed by SSE."""
+        from tqdm.auto import tqdm
+
+        sweep = self.get(sweep_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with tqdm(total=sweep.n_trials, disable=not progress, unit="trial",
+                  desc=f"sweep {sweep_id}") as bar:
+            while sweep.state not in FINAL_STATES:
+                try:
+                    for event, data in self.events(sweep_id, deadline=deadline):
+                        if event == "progress":
+                            _update_bar(bar, data)
+                        if event == "end":
+                            break
+                except (httpx.TransportError, httpx.HTTPStatusError):
+                    time.sleep(1.0)  # the service restarted or the stream dropped: reconnect
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"sweep {sweep_id} still {sweep.state} after {timeout} s")
+                sweep = self.get(sweep_id)
+            _update_bar(bar, sweep.public.model_dump())
+        return sweep
+
+    def events(self, sweep_id: int, *, deadline: float | None = None,
+               ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield (event, data) pairs from the sweep's Server-Sent Events stream."""
+        timeout = httpx.Timeout(30.0, read=60.0)
+        with self._http.stream("GET", f"/sweeps/{sweep_id}/events", timeout=timeout) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                _raise_for(resp)
+            yield from _parse_sse(resp.iter_lines(), deadline)
+
+    # -- trials ---------------------------------------------------------------------------
+
+    def trials(self, sweep_id: int, *, state: str | None = None, initializer: str | None = None,
+               seed: int | None = None, page_size: int = 200) -> list[TrialPublic]:
+        """Every trial of a sweep (all pages), as typed objects."""
+        params = {k: v for k, v in {"state": state, "initializer": initializer,
+                                    "seed": seed}.items() if v is not None}
+        out: list[TrialPublic] = []
+        while True:
+            data = self._request("GET", f"/sweeps/{sweep_id}/trials",
+                                 params={**params, "limit": page_size, "offset": len(out)})
+            out.extend(TrialPublic.model_validate(t) for t in data["items"])
+            if not data["items"] or len(out) >= data["total"]:
+                return out
+
+    def trials_frame(self, sweep_id: int, **filters: Any) -> Any:
+        """The trials as a pandas DataFrame, one row per trial with its metrics."""
+        import pandas as pd
+
+        return pd.DataFrame([_trial_row(t) for t in self.trials(sweep_id, **filters)])
+
+    def trial(self, sweep_id: int, trial_id: int) -> TrialPublic:
+        data = self._request("GET", f"/sweeps/{sweep_id}/trials/{trial_id}")
+        return TrialPublic.model_validate(data)
+
+    def weights(self, sweep_id: int, trial_id: int, *, which: str = "final",
+                canonical: bool = False) -> dict[str, Any]:
+        """A trial's weights as a dict of NumPy arrays; the download's sha256 is checked."""
+        params: dict[str, Any] = {"which": which}
+        if canonical:
+            params["canonical"] = "true"
+        resp = self._http.get(f"/sweeps/{sweep_id}/trials/{trial_id}/weights", params=params)
+        _raise_for(resp)
+        expected = resp.headers.get("x-content-sha256")
+        if expected and not canonical and weights.sha256(resp.content) != expected:
+            raise SweepdError(f"weights of trial {trial_id} arrived corrupted (sha256 mismatch)")
+        return weights.unpack(resp.content)
+
+    def weights_bytes(self, sweep_id: int, trial_id: int, *, which: str = "final") -> bytes:
+        resp = self._http.get(f"/sweeps/{sweep_id}/trials/{trial_id}/weights",
+                              params={"which": which})
+        _raise_for(resp)
+        return resp.content
+
+    # -- comparison -----------------------------------------------------------------------
+
+    def compare(self, sweep_id: int, **options: Any) -> Any:
+        """The sweep's comparison (statistics, paired tests, solutions modulo symmetry)."""
+        from sweepd.comparison import ComparisonView
+
+        return ComparisonView(self._request("GET", f"/sweeps/{sweep_id}/compare",
+                                            params=options, timeout=300.0))
+
+    def compare_pair(self, sweep_id: int, a: int, b: int) -> dict[str, Any]:
+        """Aligned distance, disagreement, barriers and CKA between two trials."""
+        return self._request("GET", f"/sweeps/{sweep_id}/compare/pair",
+                             params={"a": a, "b": b}, timeout=300.0)
+
+    def replay(self, sweep_id: int, trial_id: int) -> dict[str, Any]:
+        """Re-train a trial through the same code path; says whether the weights match."""
+        return self._request("POST", f"/sweeps/{sweep_id}/trials/{trial_id}/replay",
+                             timeout=600.0)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            resp = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach sweepd at {self.url}: {exc}") from exc
+        _raise_for(resp)
+        return resp.json()
+
+
+class Sweep:
+    """A submitted sweep; a thin handle over `Client` calls."""
+
+    def __init__(self, client: Client, public: SweepPublic) -> None:
+        self.client = client
+        self.public = public
+
+    id = property(lambda self: self.public.id)
+    name = property(lambda self: self.public.name)
+    state = property(lambda self: self.public.state)
+    n_trials = property(lambda self: self.public.n_trials)
+    counts = property(lambda self: self.public.counts)
+
+    def refresh(self) -> Sweep:
+        self.public = self.client.get(self.id).public
+        return self
+
+    def wait(self, *, progress: bool = True, timeout: float | None = None) -> Sweep:
+        self.public = self.client.wait(self.id, progress=progress, timeout=timeout).public
+        return self
+
+    def cancel(self) -> Sweep:
+        self.public = self.client.cancel(self.id).public
+        return self
+
+    def trials(self, **filters: Any) -> list[TrialPublic]:
+        return self.client.trials(self.id, **filters)
+
+    def trials_frame(self, **filters: Any) -> Any:
+        return self.client.trials_frame(self.id, **filters)
+
+    def weights(self, trial_id: int, **kw: Any) -> dict[str, Any]:
+        return self.client.weights(self.id, trial_id, **kw)
+
+    def compare(self, **options: Any) -> Any:
+        return self.client.compare(self.id, **options)
+
+    def compare_pair(self, a: int, b: int) -> dict[str, Any]:
+        return self.client.compare_pair(self.id, a, b)
+
+    def __repr__(self) -> str:
+        return f"<Sweep {self.id} {self.name!r} {self.state} {self.counts}>"
+
+
+Trial = TrialPublic
+
+
+def _spec_json(spec: SweepSpec | dict[str, Any] | str | Path) -> dict[str, Any]:
+    if isinstance(spec, SweepSpec):
+        return spec.model_dump(mode="json")
+    if isinstance(spec, dict):
+        return spec
+    text = Path(spec).read_text(encoding="utf-8")
+    return SweepSpec.from_yaml(text).model_dump(mode="json")
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    if resp.status_code < 400:
+        return
+    try:
+        body = resp.json()
+        detail = body.get("detail") or body.get("title") or resp.text
+        errors = body.get("errors") or []
+    except ValueError:
+        detail, errors = resp.text[:500], []
+    cls = _ERRORS.get(resp.status_code, SweepdError)
+    raise cls(f"{resp.status_code}: {detail}", errors=errors)
+
+
+def _parse_sse(lines: Iterator[str], deadline: float | None,
+               ) -> Iterator[tuple[str, dict[str, Any]]]:
+    event, data = "message", []
+    for line in lines:
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        if line == "":
+            if data:
+                yield event, json.loads("\n".join(data))
+            event, data = "message", []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+
+
+def _update_bar(bar: Any, data: dict[str, Any]) -> None:
+    counts = data.get("counts") or {}
+    done = sum(counts.get(s, 0) for s in FINAL_STATES)
+    bar.n = done
+    bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=False)
+    bar.refresh()
+
+
+def _trial_row(trial: TrialPublic) -> dict[str, Any]:
+    row = {"id": trial.id, "seed": trial.seed, "initializer": trial.initializer_label,
+           "state": trial.state, "attempt": trial.attempt, **{f"param.{k}": v for k, v
+                                                              in trial.params.items()}}
+    if trial.result is not None:
+        row.update(trial.result.model_dump(exclude={"curve", "environment"}))
+    return row

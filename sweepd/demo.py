@@ -1,0 +1,106 @@
+"""`sweepd demo`: the seed study end to end on the embedded service, over REST.
+
+It starts `sweepd serve` (SQLite + local Ray) as a child process unless a service already
+answers on the port, submits the moons study through the SDK, follows it with a progress bar,
+prints a table per initializer and leaves the service running for the web page.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from sweepd import tokenfile
+from sweepd.examples import seed_example
+
+
+def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: Console) -> int:
+    """Run the demo; return the process exit code."""
+    from sweepd.client import Client
+
+    url = f"http://127.0.0.1:{port}"
+    server = None if _healthy(url) else _start_server(port, console)
+    try:
+        token = _wait_for_token(url, server)
+        client = Client(url=url, token=token)
+        spec = seed_example(steps=steps, seeds=seeds)
+        console.print(f"Submitting [bold]{spec.name}[/]: {spec.n_seeds} seeds × "
+                      f"{len(spec.initializers)} initializers = {spec.n_trials} trials, "
+                      f"{steps} GD steps each, moons n=5000 noise=0.2, 2-4-1 tanh/sigmoid")
+        sweep = client.submit(spec).wait(progress=True)
+        console.print(summary_table(sweep.trials_frame()))
+        console.print(f"sweep {sweep.id} {sweep.state}: {sweep.counts}")
+        console.print(f"Compare:  sweepd compare {sweep.id}      Web:  {url}/")
+        if server is not None and keep_serving:
+            console.print(f"sweepd keeps serving on {url} — Ctrl-C to stop.")
+            server.wait()
+        return 0 if sweep.state == "completed" else 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def summary_table(frame: Any) -> Table:
+    """Per initializer: seeds, mean/min/max test accuracy and tail cost, failures."""
+    table = Table("initializer", "seeds", "test acc mean", "min", "max", "train cost (tail)",
+                  "test cost", "failed/diverged", title="Outcomes over seeds")
+    if frame.empty:
+        return table
+    acc = "test_accuracy" if frame.get("test_accuracy") is not None and \
+        frame["test_accuracy"].notna().any() else "train_accuracy"
+    for label, group in frame.groupby("initializer", sort=False):
+        ok = group[group["state"] == "completed"]
+        bad = int((group["state"] == "failed").sum()) + int((ok.get("status") == "diverged").sum())
+        table.add_row(str(label), str(len(group)), _f(ok[acc].mean()), _f(ok[acc].min()),
+                      _f(ok[acc].max()), _f(ok["train_cost_tail"].mean()),
+                      _f(ok["test_cost"].mean() if "test_cost" in ok else None), str(bad))
+    return table
+
+
+def _f(value: Any) -> str:
+    try:
+        return f"{float(value):.4f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _start_server(port: int, console: Console) -> subprocess.Popen[bytes]:
+    console.print(f"Starting the embedded service (SQLite + local Ray) on port {port}…")
+    env = {**os.environ, "SWEEPD_PORT": str(port)}
+    return subprocess.Popen([sys.executable, "-m", "sweepd", "serve"], env=env)
+
+
+def _wait_for_token(url: str, server: subprocess.Popen[bytes] | None) -> str:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            raise RuntimeError(f"the service exited with code {server.returncode}")
+        saved = tokenfile.load()
+        if saved and _ready(url):
+            return saved[1]
+        time.sleep(0.5)
+    raise TimeoutError(f"the service at {url} did not become ready")
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,297 @@
+"""The dispatcher: feeds pending trials to Ray in batches and writes their results back.
+
+One loop, one thread, one active dispatcher per database (it holds the `dispatcher` lease):
+
+    acquire/renew leadership ─┬─ collect finished batches → record_results (fenced) or release
+                              ├─ renew the leases of batches whose worker still beats
+                              ├─ reap expired leases (pending again, or failed at max_attempts)
+                              ├─ cancel the Ray tasks of cancelled sweeps
+                              └─ claim pending trials and submit them as batches
+
+Every database write goes through `Store`; every Ray call stays in this module and `tasks`.
+A trial's result is accepted only for the attempt that claimed it (DESIGN.md invariant 3), so a
+late report from a frozen or cancelled worker can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+
+from sweepd.errors import Unavailable
+from sweepd.settings import Settings
+from sweepd.storage.records import ClaimedBatch, ResultItem
+from workers.tasks import Tracker, train_batch
+
+log = logging.getLogger("sweepd.dispatcher")
+
+
+@dataclass
+class _Batch:
+    ref: Any
+    batch_id: str
+    sweep_id: int
+    items: list[tuple[int, int]]  # (trial_id, attempt): the fencing tokens of this claim
+    cells: dict[str, tuple[int, int]]  # cell_key → (trial_id, attempt)
+    submitted: float = field(default_factory=time.monotonic)
+    silent: bool = False
+    cancelled: bool = False
+
+
+@dataclass
+class DispatcherStats:
+    batches_submitted: int = 0
+    batches_failed: int = 0
+    results_accepted: int = 0
+    results_rejected: int = 0
+    leases_reaped: int = 0
+    batch_seconds_total: float = 0.0
+    batches_finished: int = 0
+
+
+class Dispatcher:
+    """Runs the dispatch loop in a background thread of the service process."""
+
+    def __init__(self, store: Any, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = DispatcherStats()
+        self._inflight: dict[Any, _Batch] = {}
+        self._unsaved: list[ResultItem] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tracker: Any = None
+        self._leader = False
+        self._state = "starting"
+        self._slots = (1, 0.0)  # (concurrent batches, GPUs per batch)
+        self._due: dict[str, float] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect to Ray and start the loop in a daemon thread."""
+        self._thread = threading.Thread(target=self._run, name="sweepd-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop. Trials still running keep their leases; a successor reclaims them."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._state = "stopped"
+
+    def status(self) -> dict[str, Any]:
+        """Readiness details for `/readyz`."""
+        return {"dispatcher": self._state, "leader": self._leader,
+                "batches_in_flight": len(self._inflight), "slots": self._slots[0]}
+
+    def _run(self) -> None:
+        try:
+            self._connect()
+        except Exception:
+            log.exception("could not connect to Ray")
+            self._state = "error"
+            return
+        self._state = "running"
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Unavailable as exc:
+                log.warning("database unavailable, retrying: %s", exc)
+            except Exception:
+                log.exception("dispatch tick failed")
+            self._stop.wait(self.settings.poll_seconds)
+
+    def _connect(self) -> None:
+        if not ray.is_initialized():
+            ray.init(address=self.settings.ray_address, include_dashboard=False,
+                     logging_level=logging.WARNING, log_to_driver=False,
+                     configure_logging=False)
+        self._tracker = Tracker.options(num_cpus=0).remote()
+        self._refresh_slots()
+        log.info("dispatcher %s connected to Ray: %d batch slots", self.holder, self._slots[0])
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """One pass of the loop; public so tests can drive the dispatcher step by step."""
+        if self._every("leader", self.settings.lease_seconds / 3):
+            self._lead()
+        if not self._leader:
+            return
+        self._collect()
+        if self._every("reap", self.settings.reap_interval_seconds):
+            reaped = self.store.reap_expired_leases()
+            self.stats.leases_reaped += len(reaped)
+            if reaped:
+                log.warning("reaped %d expired leases: %s", len(reaped), reaped[:20])
+        if self._every("renew", min(5.0, self.settings.lease_seconds / 4)):
+            self._renew()
+        if self._every("cancel", 1.0):
+            self._cancel_cancelled()
+        if self._every("slots", 10.0):
+            self._refresh_slots()
+        self._submit()
+
+    def _every(self, name: str, period: float) -> bool:
+        now = time.monotonic()
+        if now < self._due.get(name, 0.0):
+            return False
+        self._due[name] = now + period
+        return True
+
+    def _lead(self) -> None:
+        was = self._leader
+        self._leader = self.store.acquire_leadership(self.holder, self.settings.lease_seconds)
+        if self._leader and not was:
+            orphans = self.store.release_orphans(self.holder)
+            log.info("dispatcher %s is the leader; released %d orphaned trials",
+                     self.holder, orphans)
+
+    # -- results --------------------------------------------------------------------------
+
+    def _collect(self) -> None:
+        if self._unsaved:
+            self._save(self._unsaved)
+        if not self._inflight:
+            return
+        refs = list(self._inflight)
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        for ref in ready:
+            batch = self._inflight.pop(ref)
+            self._finish(batch, ref)
+
+    def _finish(self, batch: _Batch, ref: Any) -> None:
+        try:
+            outcome = ray.get(ref)
+        except ray.exceptions.TaskCancelledError:
+            log.info("batch %s of cancelled sweep %d stopped", batch.batch_id, batch.sweep_id)
+            return
+        except ray.exceptions.RayError as exc:
+            self.stats.batches_failed += 1
+            error = _describe(exc)
+            log.warning("batch %s (%d trials) failed: %s", batch.batch_id, len(batch.items), error)
+            self.store.release_trials(batch.items, error, isolate=len(batch.items) > 1)
+            return
+        finally:
+            self._tracker.forget.remote([batch.batch_id])
+        self.stats.batches_finished += 1
+        self.stats.batch_seconds_total += time.monotonic() - batch.submitted
+        items = [ResultItem(trial_id=batch.cells[r.cell_key][0],
+                            attempt=batch.cells[r.cell_key][1], result=r,
+                            node=outcome["node"], device=outcome["device"])
+                 for r in outcome["results"]]
+        self._save(items)
+
+    def _save(self, items: list[ResultItem]) -> None:
+        try:
+            fenced = self.store.record_results(items)
+        except Unavailable:
+            self._unsaved = items  # keep them; the database may come back
+            raise
+        self._unsaved = []
+        self.stats.results_accepted += len(fenced.accepted)
+        self.stats.results_rejected += len(fenced.rejected)
+        if fenced.rejected:
+            log.warning("fencing rejected %d stale results (trials %s): their claim had expired",
+                        len(fenced.rejected), fenced.rejected)
+
+    # -- leases and cancellation ----------------------------------------------------------
+
+    def _renew(self) -> None:
+        if not self._inflight:
+            return
+        beats = ray.get(self._tracker.snapshot.remote(), timeout=30)
+        items: list[tuple[int, int]] = []
+        progress: dict[int, float] = {}
+        for batch in self._inflight.values():
+            beat = beats.get(batch.batch_id)
+            if not self._alive(batch, beat):
+                continue
+            items.extend(batch.items)
+            if beat is not None:
+                share = beat["step"] / max(beat["total"], 1)
+                progress.update({trial_id: share for trial_id, _ in batch.items})
+        if items:
+            self.store.renew_leases(items, self.settings.lease_seconds, progress)
+
+    def _alive(self, batch: _Batch, beat: dict[str, float] | None) -> bool:
+        if beat is None:
+            alive = time.monotonic() - batch.submitted < self.settings.start_timeout_seconds
+        else:
+            alive = beat["age"] < self.settings.lease_seconds
+        if not alive and not batch.silent:
+            batch.silent = True
+            log.warning("batch %s is silent; its leases will expire and its trials run again",
+                        batch.batch_id)
+        return alive
+
+    def _cancel_cancelled(self) -> None:
+        live = [b for b in self._inflight.values() if not b.cancelled]
+        if not live:
+            return
+        cancelled = self.store.cancelled_sweep_ids({b.sweep_id for b in live})
+        for batch in live:
+            if batch.sweep_id in cancelled:
+                batch.cancelled = True
+                ray.cancel(batch.ref, force=True)
+
+    # -- submission -----------------------------------------------------------------------
+
+    def _refresh_slots(self) -> None:
+        resources = ray.cluster_resources()
+        gpus = float(resources.get("GPU", 0.0))
+        per_gpu = self.settings.task_gpus
+        if gpus > 0 and per_gpu != 0:
+            share = 1.0 if per_gpu == "auto" else float(per_gpu)
+            self._slots = (max(1, int(gpus / share)), share)
+        else:
+            cpus = float(resources.get("CPU", 1.0))
+            self._slots = (max(1, int(cpus // self.settings.task_cpus)), 0.0)
+
+    def _submit(self) -> None:
+        slots, gpu_share = self._slots
+        busy = sum(1 for b in self._inflight.values() if not b.silent and not b.cancelled)
+        free = slots - busy
+        if free <= 0:
+            return
+        pending = self.store.count_pending()
+        if pending == 0:
+            return
+        cap = self.settings.batch_max_gpu if gpu_share else self.settings.batch_max_cpu
+        size = max(1, min(cap, math.ceil(pending / slots)))
+        claimed = self.store.claim_trials(holder=self.holder, max_trials=free * size,
+                                          max_batch=size,
+                                          lease_seconds=self.settings.lease_seconds)
+        for batch in claimed:
+            self._launch(batch, gpu_share)
+
+    def _launch(self, claimed: ClaimedBatch, gpu_share: float) -> None:
+        batch_id = uuid.uuid4().hex
+        specs = [t.spec for t in claimed.trials]
+        fault_dir = str(self.settings.fault_dir) if self.settings.fault_dir else None
+        ref = train_batch.options(num_cpus=self.settings.task_cpus, num_gpus=gpu_share,
+                                  name=f"sweepd-sweep{claimed.sweep_id}-k{len(specs)}").remote(
+            batch_id, specs, self._tracker, fault_dir)
+        self._inflight[ref] = _Batch(
+            ref=ref, batch_id=batch_id, sweep_id=claimed.sweep_id,
+            items=[(t.trial_id, t.attempt) for t in claimed.trials],
+            cells={t.spec.cell_key: (t.trial_id, t.attempt) for t in claimed.trials})
+        self.stats.batches_submitted += 1
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, useful error for the trial row: the exception's class and first lines."""
+    text = str(exc).strip().splitlines()
+    head = " | ".join(line.strip() for line in text[:6] if line.strip())
+    return f"{type(exc).__name__}: {head}"[:2000]

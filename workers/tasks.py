@@ -1,0 +1,102 @@
+"""The Ray side of a batch: a thin shell around `sweepd.engine.run_batch`.
+
+`train_batch` receives the batch's `TrialSpec`s, trains them together on the task's device and
+returns the results with the node and device that produced them. It reports liveness to the
+`Tracker` actor about once a second; the dispatcher renews a batch's leases only while those
+heartbeats arrive, so a frozen worker (SIGSTOP, a hung driver) loses its lease and its trials are
+run again elsewhere. Workers never see database credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from sweepd.spec import TrialSpec
+
+_HEX = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class Tracker:
+    """Collects batch heartbeats; ages are computed on its own clock, so node clocks may differ."""
+
+    def __init__(self) -> None:
+        self._beats: dict[str, tuple[float, int, int, int]] = {}
+
+    def beat(self, batch_id: str, step: int, total: int, pid: int) -> None:
+        self._beats[batch_id] = (time.monotonic(), step, total, pid)
+
+    def snapshot(self) -> dict[str, dict[str, float]]:
+        now = time.monotonic()
+        return {b: {"age": now - t, "step": s, "total": n, "pid": p}
+                for b, (t, s, n, p) in self._beats.items()}
+
+    def forget(self, batch_ids: list[str]) -> None:
+        for batch_id in batch_ids:
+            self._beats.pop(batch_id, None)
+
+
+@ray.remote(max_retries=0)
+def train_batch(batch_id: str, trials: list[TrialSpec], tracker: Any,
+                fault_dir: str | None = None) -> dict[str, Any]:
+    """Train one batch and return `{"node", "device", "results": [TrialResult, ...]}`.
+
+    Retries are the dispatcher's business (each claim is a counted attempt), so Ray's own task
+    retries are off.
+    """
+    from sweepd.engine import run_batch  # imported here: the driver never needs torch
+
+    pid = os.getpid()
+    if fault_dir:
+        _announce_and_inject(Path(fault_dir), batch_id, trials, pid)
+    device = _device()
+    last = [0.0]
+
+    def progress(step: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or step >= total:
+            last[0] = now
+            tracker.beat.remote(batch_id, step, total, pid)
+
+    progress(0, 1)
+    results = run_batch(trials, device=device, progress=progress)
+    return {"node": _node_name(), "device": str(device), "results": results}
+
+
+def _device() -> str:
+    if ray.get_gpu_ids():
+        return "cuda"
+    return "cpu"
+
+
+def _node_name() -> str:
+    node_id = ray.get_runtime_context().get_node_id()
+    return f"{socket.gethostname()}/{node_id[:12]}"
+
+
+def _announce_and_inject(fault_dir: Path, batch_id: str, trials: list[TrialSpec], pid: int) -> None:
+    """Deterministic fault injection for the reliability tests (never enabled by default).
+
+    The task writes `running-<batch_id>` (its pid and cell keys) so a test can signal exactly
+    this process, and exits at once for any trial with a `crash-<cell_key>` marker (a poison
+    trial dies on every attempt) or a `crash-once-<cell_key>` marker (removed as it fires).
+    """
+    keys = [t.cell_key for t in trials if _HEX.match(t.cell_key)]
+    if not _HEX.match(batch_id):
+        return
+    (fault_dir / f"running-{batch_id}").write_text(f"{pid}\n" + "\n".join(keys))
+    for key in keys:
+        once = fault_dir / f"crash-once-{key}"
+        if once.exists():
+            once.rename(fault_dir / f"fired-{key}")
+            os._exit(137)
+        if (fault_dir / f"crash-{key}").exists():
+            (fault_dir / f"fired-{key}-{time.time_ns()}").touch()
+            os._exit(137)
