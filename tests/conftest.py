@@ -29,7 +29,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stop_group(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+def stop_group(proc: subprocess.Popen, timeout: float = 8.0) -> None:
     """Stop a process started with start_new_session=True, and everything in its group."""
     if proc.poll() is None:
         try:
