@@ -1,0 +1,64 @@
+"""ORM rows → plain records. The only place that knows both shapes."""
+
+from __future__ import annotations
+
+from sweepd.storage.models import SqlApiToken, SqlResult, SqlSweep, SqlTrial, SqlUser
+from sweepd.storage.records import (
+    FINAL_TRIAL_STATES,
+    TRIAL_STATES,
+    ResultRecord,
+    SweepRecord,
+    TokenRecord,
+    TrialRecord,
+    UserRecord,
+)
+
+
+def user_record(row: SqlUser) -> UserRecord:
+    return UserRecord(id=row.id, name=row.name, is_admin=row.is_admin, created_at=row.created_at)
+
+
+def token_record(row: SqlApiToken) -> TokenRecord:
+    return TokenRecord(id=row.id, user_id=row.user_id, name=row.name, prefix=row.prefix,
+                       created_at=row.created_at, revoked_at=row.revoked_at)
+
+
+def sweep_record(row: SqlSweep, counts: dict[str, int], running_progress: float) -> SweepRecord:
+    """A sweep with its trial counts per state and the progress they add up to.
+
+    Args:
+        row: the sweep.
+        counts: trials per state (missing states count zero).
+        running_progress: the sum of the running trials' progress (each in [0, 1]).
+    """
+    full = {state: int(counts.get(state, 0)) for state in TRIAL_STATES}
+    done = sum(full[state] for state in FINAL_TRIAL_STATES)
+    progress = (done + running_progress) / row.n_trials if row.n_trials else 1.0
+    return SweepRecord(
+        id=row.id, owner_id=row.owner_id, name=row.name, spec=row.spec, state=row.state,
+        n_trials=row.n_trials, counts=full, progress=min(1.0, max(0.0, progress)),
+        created_at=row.created_at, updated_at=row.updated_at, finished_at=row.finished_at,
+        idempotency_key=row.idempotency_key,
+    )
+
+
+def result_record(row: SqlResult) -> ResultRecord:
+    return ResultRecord(
+        status=row.status, train_cost=row.train_cost, train_accuracy=row.train_accuracy,
+        test_cost=row.test_cost, test_accuracy=row.test_accuracy,
+        train_cost_tail=row.train_cost_tail, steps=row.steps, diverged_step=row.diverged_step,
+        wall_seconds=row.wall_seconds, curve_every=row.curve_every, curve=row.curve,
+        final_sha256=row.final_sha256, initial_sha256=row.initial_sha256,
+        environment=row.environment, created_at=row.created_at,
+    )
+
+
+def trial_record(row: SqlTrial, max_attempts: int, result: SqlResult | None = None) -> TrialRecord:
+    return TrialRecord(
+        id=row.id, sweep_id=row.sweep_id, cell_key=row.cell_key, seed=row.seed,
+        initializer=row.initializer, initializer_label=row.initializer_label, params=row.params,
+        state=row.state, attempt=row.attempt, max_attempts=max_attempts, progress=row.progress,
+        node=row.node, device=row.device, started_at=row.started_at,
+        finished_at=row.finished_at, error=row.error,
+        result=result_record(result) if result is not None else None,
+    )

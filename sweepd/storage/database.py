@@ -1,0 +1,184 @@
+"""Engines and the one unit-of-work helper.
+
+SQLite is a real default here, not a toy (invariant 8, "no database is locked"): the file runs in
+WAL mode so readers never block the writer, every connection waits up to 30 s for the write lock,
+and write units of work start with `BEGIN IMMEDIATE`, so that a transaction which reads before it
+writes takes the lock up front instead of failing when it tries to upgrade a shared lock (which
+SQLite refuses at once, without waiting). pysqlite's own transaction handling is switched off and
+SQLAlchemy emits BEGIN itself, following the recipe of SQLAlchemy's SQLite dialect docs
+("Enabling Non-Legacy SQLite Transactional Modes").
+
+PostgreSQL goes through psycopg 3; write units of work rely on row locks (`FOR UPDATE`) taken by
+the store, and read units of work run as READ ONLY transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event, exc
+from sqlalchemy import create_engine as _sa_create_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from sweepd.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+_WRITE = "sweepd_write"  # execution option that makes the SQLite BEGIN an IMMEDIATE one
+
+
+def normalise_url(url: str | URL) -> URL:
+    """The URL with the driver sweepd uses: psycopg 3 for PostgreSQL, pysqlite for SQLite.
+
+    Raises:
+        ValueError: for a database other than SQLite or PostgreSQL.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise ValueError(f"unsupported database {backend!r}: sweepd runs on SQLite or PostgreSQL")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def sqlite_file(url: str | URL) -> str | None:
+    """The file of a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return database
+
+
+def create_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL, configured as described in the module docstring.
+
+    Args:
+        url: `sqlite:///path.db`, `postgresql://...` or `postgresql+psycopg://...`.
+        **kwargs: passed on to `sqlalchemy.create_engine` (pool sizes, echo...).
+
+    Returns:
+        The engine.
+
+    Raises:
+        ValueError: for an unsupported database.
+    """
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return _sa_create_engine(parsed, **kwargs)
+
+
+def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+    if sqlite_file(url) is None:
+        # One shared connection, or every checkout would see its own empty database.
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = _sa_create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Hand transaction control to SQLAlchemy (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock another process may hold.
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer(engine: Engine) -> Engine:
+    """A view of `engine` whose transactions are write transactions (BEGIN IMMEDIATE on SQLite)."""
+    return engine.execution_options(**{_WRITE: True})
+
+
+def reader(engine: Engine) -> Engine:
+    """A view of `engine` whose transactions are read-only (READ ONLY on PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """One transaction as an ORM session: commit on success, roll back on error, always close.
+
+    Read-only by default: a read unit of work is rolled back at the end, so nothing it does is
+    ever kept (and PostgreSQL refuses its writes outright).
+
+    Args:
+        engine: the engine as returned by `create_engine`.
+        write: True for a unit of work that changes the database.
+
+    Yields:
+        The session, already inside its transaction.
+
+    Raises:
+        Unavailable: the database could not be reached or refused the transaction.
+        sqlalchemy.exc.IntegrityError: a constraint was violated; callers that expect one
+            (idempotent submission) handle it, others let it surface as a bug.
+    """
+    bound = writer(engine) if write else reader(engine)
+    session = Session(bound, expire_on_commit=False, autoflush=False)
+    try:
+        with translate_errors():
+            session.begin()
+            yield session
+            if write:
+                session.commit()
+            else:
+                session.rollback()
+    except BaseException:
+        _rollback_quietly(session)
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn driver errors into `Unavailable`; constraint violations pass through unchanged."""
+    try:
+        yield
+    except exc.IntegrityError:
+        raise
+    except (exc.OperationalError, exc.InterfaceError) as err:
+        log.warning("database unavailable: %s", err)
+        raise Unavailable(f"the database is unavailable: {_short(err)}") from err
+    except exc.DBAPIError as err:
+        log.error("database error: %s", err)
+        raise Unavailable(f"database error: {_short(err)}") from err
+
+
+def _short(err: exc.DBAPIError) -> str:
+    return str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
+
+
+def _rollback_quietly(session: Session) -> None:
+    try:
+        session.rollback()
+    except exc.SQLAlchemyError:
+        log.debug("rollback after an error failed too", exc_info=True)

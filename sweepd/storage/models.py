@@ -1,0 +1,190 @@
+"""The SQL tables, as SQLAlchemy 2.x typed ORM classes (`SqlSweep`, `SqlTrial`, ...).
+
+These rows never leave `sweepd.storage`: the store converts them into the plain records of
+`sweepd.storage.records`. The schema itself only changes through Alembic (`migrations/`); a test
+checks that these classes and the migrated schema agree on both SQLite and PostgreSQL.
+
+The invariants of DESIGN.md live in the schema where a database can hold them: one trial per
+grid cell (`UNIQUE(sweep_id, cell_key)`), one sweep per idempotency key and owner, one result per
+trial (primary key `results.trial_id`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so that Alembic emits the same names on every backend (STYLE.md).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Trial ids may outgrow 32 bits on a long-lived PostgreSQL server; SQLite's rowid is already
+# 64-bit and only auto-increments when the column is spelt exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp, always handed back in UTC.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zone type and returns naive values, so
+    values are converted to UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), bytes: LargeBinary()}
+
+
+class SqlUser(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class SqlApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # sha256 hex of the raw token: the raw token is shown once and never stored (invariant 7).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class SqlSweep(Base):
+    __tablename__ = "sweeps"
+    __table_args__ = (UniqueConstraint("owner_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    spec: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    n_trials: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class SqlTrial(Base):
+    __tablename__ = "trials"
+    __table_args__ = (
+        UniqueConstraint("sweep_id", "cell_key"),
+        # The claim scans pending trials in FIFO order (sweep id, trial id).
+        Index("ix_trials_claim", "state", "sweep_id", "id"),
+        # The reaper looks for running trials whose lease has expired.
+        Index("ix_trials_lease", "state", "lease_expires_at"),
+        # Server-sent events follow finished trials by (finished_at, id).
+        Index("ix_trials_events", "sweep_id", "finished_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"))
+    cell_key: Mapped[str] = mapped_column(String(64))
+    batch_key: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    initializer: Mapped[dict[str, Any]]
+    initializer_label: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    isolate: Mapped[bool] = mapped_column(Boolean, default=False)
+    holder: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None]
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    node: Mapped[str | None] = mapped_column(String(255))
+    device: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SqlResult(Base):
+    __tablename__ = "results"
+
+    # The primary key is the trial: a second result for one trial cannot be stored (invariant 3).
+    trial_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("trials.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    train_cost: Mapped[float | None] = mapped_column(Float)
+    train_accuracy: Mapped[float | None] = mapped_column(Float)
+    test_cost: Mapped[float | None] = mapped_column(Float)
+    test_accuracy: Mapped[float | None] = mapped_column(Float)
+    train_cost_tail: Mapped[float | None] = mapped_column(Float)
+    steps: Mapped[int] = mapped_column(Integer)
+    diverged_step: Mapped[int | None] = mapped_column(Integer)
+    wall_seconds: Mapped[float] = mapped_column(Float)
+    curve_every: Mapped[int] = mapped_column(Integer)
+    curve: Mapped[list[float | None]] = mapped_column(JSON)
+    # Weights are only read by the weights download and the comparison: keep them out of
+    # every other query.
+    final_weights: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    final_sha256: Mapped[str] = mapped_column(String(64))
+    initial_weights: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    initial_sha256: Mapped[str | None] = mapped_column(String(64))
+    environment: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class SqlDispatcherLease(Base):
+    """The one active dispatcher: a named lease with a holder and an expiry."""
+
+    __tablename__ = "dispatcher_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime]

@@ -1,0 +1,28 @@
+"""The store: every way sweepd reads and writes its database, returning plain records.
+
+`Store` composes the parts of `sweepd.storage`, one per concern (the contract is in
+docs/architecture.md, "Store"):
+
+    AuthStore      users and API tokens (store_auth.py)
+    SweepStore     submit, get, list, cancel sweeps (store_sweeps.py)
+    TrialStore     trials, results, weights, events (store_trials.py)
+    DispatchStore  leadership, claims, leases, results, releases (store_dispatch.py)
+
+Each public method is one unit of work (one transaction) and returns records from
+`sweepd.storage.records`; ORM rows never leave this package.
+"""
+
+from __future__ import annotations
+
+from sweepd.storage.store_auth import AuthStore
+from sweepd.storage.store_dispatch import DispatchStore
+from sweepd.storage.store_sweeps import SweepStore
+from sweepd.storage.store_trials import TrialStore
+
+
+class Store(AuthStore, SweepStore, TrialStore, DispatchStore):
+    """sweepd's database, behind the contract of docs/architecture.md.
+
+    Build it with `sweepd.storage.open_store(url, auto_migrate=...)`, which checks the schema
+    first, or as `Store(engine)` over an engine from `sweepd.storage.database.create_engine`.
+    """

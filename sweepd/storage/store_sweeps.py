@@ -1,0 +1,169 @@
+"""Sweeps: submission (expanded once, idempotent), reading, listing and cancelling.
+
+A sweep and all its trial rows are written in one transaction; the trials go in as one bulk
+INSERT of plain dicts, which keeps a 100 000-trial sweep to seconds. Resubmitting with the same
+(owner, idempotency key) returns the stored sweep; the unique constraint on that pair is what
+makes concurrent resubmissions safe, since only one INSERT can win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sweepd.errors import Conflict, NotFound
+from sweepd.spec import SweepSpec
+from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
+from sweepd.storage.records import SweepRecord
+from sweepd.storage.store_base import StoreBase, check_page
+from sweepd.storage.transitions import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES, locked_trials
+
+
+def spec_hash(spec: SweepSpec) -> str:
+    """The sha256 of a spec's canonical JSON: the body hash when the caller gives none."""
+    return hashlib.sha256(spec.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def trial_rows(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The trial rows of a spec, as plain dicts for a bulk INSERT (no sweep id yet)."""
+    dumped: dict[int, tuple[dict[str, Any], str]] = {}
+    rows = []
+    for trial in spec.trials():
+        init = trial.initializer
+        if id(init) not in dumped:  # the same few initializer objects recur in every cell
+            dumped[id(init)] = (init.model_dump(mode="json"), trial.initializer_label)
+        init_json, label = dumped[id(init)]
+        rows.append({
+            "cell_key": trial.cell_key, "batch_key": trial.batch_key, "seed": trial.seed,
+            "initializer": init_json, "initializer_label": label, "params": trial.params,
+            "state": "pending", "attempt": 0, "isolate": False, "progress": 0.0,
+        })
+    return rows
+
+
+class SweepStore(StoreBase):
+    """Sweeps, owner-scoped: another owner's sweep reads as a missing one."""
+
+    def submit_sweep(self, owner_id: int, spec: SweepSpec, *, idempotency_key: str | None = None,
+                     body_hash: str | None = None) -> tuple[SweepRecord, bool]:
+        """Store a validated sweep and its expanded trials, or return the one stored before.
+
+        Args:
+            owner_id: the submitting user.
+            spec: the sweep, validated completely.
+            idempotency_key: the client's key; the same key from the same owner stores once.
+            body_hash: identifies the request body; defaults to the hash of the spec.
+
+        Returns:
+            The sweep and True if it was created now, False if the key had stored it before.
+
+        Raises:
+            Conflict: the key was used before with another body.
+            NotFound: no such user.
+        """
+        body_hash = body_hash or spec_hash(spec)
+        if idempotency_key is not None:
+            existing = self._idempotent(owner_id, idempotency_key, body_hash)
+            if existing is not None:
+                return existing, False
+        rows = trial_rows(spec)  # expanded before the transaction, to keep the write lock short
+        try:
+            sweep_id = self._insert(owner_id, spec, rows, idempotency_key, body_hash)
+        except IntegrityError:
+            # Another request with the same key won the race; answer with its sweep.
+            existing = self._idempotent(owner_id, idempotency_key, body_hash) \
+                if idempotency_key is not None else None
+            if existing is None:
+                raise
+            return existing, False
+        return self.get_sweep(owner_id, sweep_id), True
+
+    def _idempotent(self, owner_id: int, key: str, body_hash: str) -> SweepRecord | None:
+        with self._read() as session:
+            sweep = session.scalars(select(SqlSweep).where(
+                SqlSweep.owner_id == owner_id, SqlSweep.idempotency_key == key)).first()
+            if sweep is None:
+                return None
+            if sweep.body_hash != body_hash:
+                raise Conflict(f"the Idempotency-Key {key!r} was already used for sweep "
+                               f"{sweep.id} with a different request body")
+            return self._sweep_record(session, sweep)
+
+    def _insert(self, owner_id: int, spec: SweepSpec, rows: list[dict[str, Any]],
+                key: str | None, body_hash: str) -> int:
+        with self._write() as session:
+            if session.get(SqlUser, owner_id) is None:
+                raise NotFound(f"user {owner_id} not found")
+            now = self._clock()
+            sweep = SqlSweep(
+                owner_id=owner_id, name=spec.name, spec=spec.model_dump(mode="json"),
+                state="pending", n_trials=len(rows), max_attempts=spec.max_attempts,
+                created_at=now, updated_at=now, idempotency_key=key, body_hash=body_hash,
+            )
+            session.add(sweep)
+            session.flush()
+            for row in rows:
+                row["sweep_id"] = sweep.id
+            session.execute(insert(SqlTrial.__table__), rows)
+            return sweep.id
+
+    def get_sweep(self, owner_id: int, sweep_id: int) -> SweepRecord:
+        """A sweep with its counts per trial state and its progress.
+
+        Raises:
+            NotFound: no such sweep, or not the owner's.
+        """
+        with self._read() as session:
+            return self._sweep_record(session, self._owned_sweep(session, owner_id, sweep_id))
+
+    def list_sweeps(self, owner_id: int, *, limit: int,
+                    offset: int) -> tuple[list[SweepRecord], int]:
+        """The owner's sweeps, newest first, and how many there are in all.
+
+        Raises:
+            InvalidSpec: a negative limit or offset.
+        """
+        check_page(limit, offset)
+        with self._read() as session:
+            mine = SqlSweep.owner_id == owner_id
+            total = session.scalar(select(func.count()).select_from(SqlSweep).where(mine)) or 0
+            query = select(SqlSweep).where(mine).order_by(SqlSweep.id.desc())
+            sweeps = list(session.scalars(query.limit(limit).offset(offset)))
+            return self._sweep_records(session, sweeps), int(total)
+
+    def cancel_sweep(self, owner_id: int, sweep_id: int) -> SweepRecord:
+        """Cancel a sweep and its open trials; a finished sweep is returned unchanged.
+
+        Results that arrive later for its trials are refused by the fencing check, since the
+        trials are no longer running.
+
+        Raises:
+            NotFound: no such sweep, or not the owner's.
+        """
+        with self._write() as session:
+            sweep = self._owned_sweep(session, owner_id, sweep_id)
+            if sweep.state not in FINAL_SWEEP_STATES:
+                self._cancel(session, sweep)
+            return self._sweep_record(session, sweep)
+
+    def _cancel(self, session: Session, sweep: SqlSweep) -> None:
+        now = self._clock()
+        # Trials first, then the sweep: the lock order of transitions.py.
+        open_trials = select(SqlTrial.id).where(SqlTrial.sweep_id == sweep.id,
+                                                SqlTrial.state.in_(OPEN_TRIAL_STATES))
+        locked_trials(session, open_trials)
+        # No trial can open meanwhile (only a claim or a release opens one, and both need
+        # these locks), so one UPDATE by sweep touches exactly the rows locked above.
+        session.execute(
+            update(SqlTrial)
+            .where(SqlTrial.sweep_id == sweep.id, SqlTrial.state.in_(OPEN_TRIAL_STATES))
+            .values(state="cancelled", finished_at=now, holder=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(sweep, with_for_update=True)
+        if sweep.state not in FINAL_SWEEP_STATES:
+            sweep.state, sweep.finished_at, sweep.updated_at = "cancelled", now, now

@@ -1,0 +1,118 @@
+"""Guarded state transitions of trials and sweeps, inside a caller's write transaction.
+
+    trial:  pending ──claim──▶ running ──result──▶ completed
+               ▲                  │  └──release / lease expired, attempt = max──▶ failed
+               └──────release─────┘
+            pending | running ──cancel──▶ cancelled
+    sweep:  pending ──first claim──▶ running ──no trial left open──▶ completed | failed
+            pending | running ──cancel──▶ cancelled
+
+Every transition locks its trial rows first (`SELECT ... FOR UPDATE` in id order on PostgreSQL;
+SQLite's `BEGIN IMMEDIATE` already serialises writers) and checks state and attempt under that
+lock. Locks are always taken trials first, then sweeps, both in id order, so two transactions
+never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, select, update
+from sqlalchemy.orm import Session
+
+from sweepd.storage.models import SqlSweep, SqlTrial
+from sweepd.storage.store_base import chunks
+
+OPEN_TRIAL_STATES = ("pending", "running")
+FINAL_SWEEP_STATES = ("completed", "failed", "cancelled")
+
+
+def locked_trials(session: Session, query: Select[Any], *, skip_locked: bool = False) -> list[Any]:
+    """Run a query over trials with row locks, in id order (see the module docstring)."""
+    locked = query.order_by(SqlTrial.id).with_for_update(of=SqlTrial, skip_locked=skip_locked)
+    return list(session.execute(locked))
+
+
+def running_rows(session: Session, trial_ids: Iterable[int]) -> list[Any]:
+    """The trials among `trial_ids`, locked, with what a release needs to know of them."""
+    out: list[Any] = []
+    for part in chunks(sorted(set(trial_ids))):
+        out += locked_trials(session, release_columns().where(SqlTrial.id.in_(part)))
+    return out
+
+
+def release_columns() -> Select[Any]:
+    return (select(SqlTrial.id, SqlTrial.sweep_id, SqlTrial.state, SqlTrial.attempt,
+                   SqlSweep.max_attempts)
+            .join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id))
+
+
+def release(session: Session, rows: Sequence[Any], error: str, *, isolate: bool,
+            now: datetime) -> None:
+    """Give running trials back: to pending, or to failed once their attempts are spent.
+
+    Args:
+        session: the caller's write transaction, holding the locks on `rows`.
+        rows: running trials (id, sweep_id, attempt, max_attempts), already checked.
+        error: kept as the trial's last error.
+        isolate: the next claim puts each of these trials in a batch of its own.
+        now: the transaction's time.
+    """
+    spent = [r.id for r in rows if r.attempt >= r.max_attempts]
+    retry = [r.id for r in rows if r.attempt < r.max_attempts]
+    cleared = {"holder": None, "lease_expires_at": None, "error": error}
+    _update_trials(session, spent, state="failed", finished_at=now, **cleared)
+    again: dict[str, Any] = {"state": "pending", "progress": 0.0, **cleared}
+    if isolate:
+        again["isolate"] = True
+    _update_trials(session, retry, **again)
+    refresh_sweeps(session, {r.sweep_id for r in rows}, now)
+
+
+def _update_trials(session: Session, ids: list[int], **values: Any) -> None:
+    for part in chunks(sorted(ids)):
+        session.execute(
+            update(SqlTrial).where(SqlTrial.id.in_(part)).values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def refresh_sweeps(session: Session, sweep_ids: Iterable[int], now: datetime) -> None:
+    """Close the sweeps that have no open trial left; touch `updated_at` of the others.
+
+    A sweep whose every trial failed is `failed`; one with at least one completed trial is
+    `completed`. A cancelled sweep stays cancelled.
+    """
+    ids = sorted(set(sweep_ids))
+    for part in chunks(ids):
+        query = (select(SqlSweep).where(SqlSweep.id.in_(part)).order_by(SqlSweep.id)
+                 .with_for_update())
+        for sweep in session.scalars(query):
+            _refresh_one(session, sweep, now)
+
+
+def _refresh_one(session: Session, sweep: SqlSweep, now: datetime) -> None:
+    sweep.updated_at = now
+    if sweep.state in FINAL_SWEEP_STATES or _has_trials(session, sweep.id, OPEN_TRIAL_STATES):
+        return
+    succeeded = _has_trials(session, sweep.id, ("completed",))
+    sweep.state = "completed" if succeeded else "failed"
+    sweep.finished_at = now
+
+
+def _has_trials(session: Session, sweep_id: int, states: Sequence[str]) -> bool:
+    # EXISTS over the (state, sweep_id, id) index: a seek per state, whatever the sweep's size.
+    query = select(exists().where(SqlTrial.state.in_(states), SqlTrial.sweep_id == sweep_id))
+    return bool(session.scalar(query))
+
+
+def start_sweeps(session: Session, sweep_ids: Iterable[int], now: datetime) -> None:
+    """Mark sweeps whose first trials were just claimed as running."""
+    ids = sorted(set(sweep_ids))
+    for part in chunks(ids):
+        session.execute(
+            update(SqlSweep).where(SqlSweep.id.in_(part), SqlSweep.state == "pending")
+            .values(state="running", updated_at=now).execution_options(synchronize_session=False)
+        )
