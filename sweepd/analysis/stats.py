@@ -1,0 +1,162 @@
+"""Statistics across seeds (SCIENCE.md §4): per-configuration summaries with a percentile
+bootstrap CI of the mean, paired comparisons of two initializers over shared seeds, the seed
+count a decision needs (Noether 1987), and the test-set binomial noise floor.
+
+Bootstraps are vectorised (one (n_boot, n) index draw) and deterministic: they draw from
+`numpy.random.default_rng(seed)`, so the same values give the same intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.stats import norm
+
+from sweepd.analysis.models import PairedStats, Summary
+
+NOETHER_GAMMA = 0.75  # P(A > B) worth detecting (Bouthillier et al. 2021)
+NOETHER_ALPHA = 0.05
+NOETHER_BETA = 0.05
+_CHUNK = 4_000_000  # bootstrap entries drawn at once, to bound memory for very many seeds
+
+Seed = int | np.random.Generator
+
+
+def noether_min_pairs(gamma: float = NOETHER_GAMMA, alpha: float = NOETHER_ALPHA,
+                      beta: float = NOETHER_BETA) -> int:
+    """Paired seeds needed to detect P(A > B) = γ (Noether's sample size for the sign test).
+
+    n ≥ (z_{1−α} + z_{1−β})² / (6 (γ − ½)²); 29 for γ = 0.75, α = β = 0.05.
+
+    Raises:
+        ValueError: γ not in (½, 1], or α, β not in (0, ½).
+    """
+    if not 0.5 < gamma <= 1 or not 0 < alpha < 0.5 or not 0 < beta < 0.5:
+        raise ValueError("need 0.5 < gamma <= 1 and 0 < alpha, beta < 0.5")
+    z = norm.ppf(1 - alpha) + norm.ppf(1 - beta)
+    return math.ceil(z**2 / (6 * (gamma - 0.5) ** 2))
+
+
+def binomial_se(p: float, n_test: int) -> float:
+    """Standard error √(p(1−p)/n) of an accuracy p measured on n test points.
+
+    Raises:
+        ValueError: p outside [0, 1] or n_test < 1.
+    """
+    if not 0 <= p <= 1 or n_test < 1:
+        raise ValueError("need 0 <= p <= 1 and n_test >= 1")
+    return math.sqrt(p * (1 - p) / n_test)
+
+
+def bootstrap_means(values: np.ndarray, n_boot: int, seed: Seed = 0) -> np.ndarray:
+    """Means of `n_boot` resamples (with replacement) of the rows of `values`.
+
+    Args:
+        values: shape (n,) or (n, k); columns are resampled together (paired statistics).
+        n_boot: number of resamples.
+        seed: an int or a Generator.
+
+    Returns:
+        Shape (n_boot,) or (n_boot, k).
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    rows = max(1, _CHUNK // max(1, n))
+    parts = [values[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
+             for start in range(0, n_boot, rows)]
+    return np.concatenate(parts)
+
+
+def _interval(means: np.ndarray, level: float) -> tuple[float, float]:
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def _checked(values: Sequence[float] | np.ndarray, n_boot: int, level: float) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(array)):
+        raise ValueError("values must be finite (leave out diverged trials and count them)")
+    if n_boot < 1 or not 0 < level < 1:
+        raise ValueError("need n_boot >= 1 and 0 < level < 1")
+    return array
+
+
+def describe(values: Sequence[float] | np.ndarray, *, seed: Seed = 0, n_boot: int = 2000,
+             level: float = 0.95) -> Summary:
+    """n, mean, std (ddof 1), median, min, max and a percentile-bootstrap CI of the mean.
+
+    Args:
+        values: finite values, one per seed.
+        seed: bootstrap seed (int or Generator).
+        n_boot: bootstrap resamples.
+        level: confidence level of the interval.
+
+    Returns:
+        A Summary; fields are None where undefined (no values; std and CI need two).
+
+    Raises:
+        ValueError: non-finite values, n_boot < 1 or level outside (0, 1).
+    """
+    array = _checked(values, n_boot, level)
+    n = array.size
+    if n == 0:
+        return Summary(n=0, level=level)
+    low = high = None
+    if n > 1:
+        low, high = _interval(bootstrap_means(array, n_boot, seed), level)
+    return Summary(
+        n=n, mean=float(array.mean()), std=float(array.std(ddof=1)) if n > 1 else None,
+        median=float(np.median(array)), min=float(array.min()), max=float(array.max()),
+        ci_low=low, ci_high=high, level=level,
+    )
+
+
+def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
+           larger_is_better: bool = True, seed: Seed = 0, n_boot: int = 2000,
+           level: float = 0.95) -> PairedStats:
+    """Compare A and B over shared seeds: a[i] and b[i] come from the same seed.
+
+    P(A beats B) is the share of seeds where A's value is better than B's (larger, or smaller
+    when `larger_is_better` is False); ties count one half. Both it and the difference of
+    means (A − B) get percentile-bootstrap CIs from the same resamples of seeds. Below the
+    Noether seed count a note says that the sweep cannot decide.
+
+    Args:
+        a, b: finite values, paired by position.
+        larger_is_better: True for accuracies, False for costs.
+        seed: bootstrap seed (int or Generator).
+        n_boot: bootstrap resamples.
+        level: confidence level.
+
+    Returns:
+        PairedStats; statistics are None when there is no pair.
+
+    Raises:
+        ValueError: lengths differ, non-finite values, bad n_boot or level.
+    """
+    xa, xb = _checked(a, n_boot, level), _checked(b, n_boot, level)
+    if xa.size != xb.size:
+        raise ValueError("paired values need the same length")
+    n, needed = xa.size, noether_min_pairs()
+    note = None if n >= needed else (
+        f"{n} paired seeds: a decision needs at least {needed} (Noether, γ = {NOETHER_GAMMA}, "
+        f"α = β = {NOETHER_ALPHA})")
+    if n == 0:
+        return PairedStats(n_pairs=0, larger_is_better=larger_is_better, level=level,
+                           min_pairs=needed, note=note)
+    sign = 1.0 if larger_is_better else -1.0
+    wins = np.where(sign * (xa - xb) > 0, 1.0, np.where(xa == xb, 0.5, 0.0))
+    diff_ci = p_ci = (None, None)
+    if n > 1:
+        boot = bootstrap_means(np.column_stack([xa - xb, wins]), n_boot, seed)
+        diff_ci, p_ci = _interval(boot[:, 0], level), _interval(boot[:, 1], level)
+    return PairedStats(
+        n_pairs=n, mean_a=float(xa.mean()), mean_b=float(xb.mean()),
+        difference=float(np.mean(xa - xb)), difference_ci_low=diff_ci[0],
+        difference_ci_high=diff_ci[1], p_a_beats_b=float(wins.mean()), p_ci_low=p_ci[0],
+        p_ci_high=p_ci[1], larger_is_better=larger_is_better, level=level,
+        min_pairs=needed, note=note,
+    )
