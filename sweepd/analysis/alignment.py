@@ -6,9 +6,9 @@ matched pair is the sign of ⟨u_A, u_B⟩, and the best π is the linear assign
 Σ_j |⟨u_Aj, u_Bπ(j)⟩| — the cost C_jk = min(‖u_Aj − u_Bk‖², ‖u_Aj + u_Bk‖²) up to constants —
 solved by `scipy.optimize.linear_sum_assignment`. Without odd symmetry the sign is always +1.
 
-Deeper nets use weight matching (Ainsworth et al. 2023, "Git Re-Basin", algorithm 1): starting
-from the identity, solve one layer's assignment with the others held fixed, layers visited in a
-seeded random order, until a full pass changes nothing. Each step is the one-layer problem above
+Deeper nets use weight matching (Ainsworth et al. 2023, "Git Re-Basin", algorithm 1): solve one
+layer's assignment with the others held fixed, layers visited in a seeded random order, until a
+full pass changes nothing; from three starts (see `weight_matching`), keeping the best. Each step is the one-layer problem above
 for that layer's units (incoming weights, bias, outgoing weights against the currently aligned
 B), so signs are handled the same way for odd activations and the objective never decreases. It
 is a local optimum, not a certificate.
@@ -29,8 +29,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from sweepd.analysis._net import (
-    HOMOGENEOUS, ODD, Layers, Net, as_layers, check_activation, flatten, normalise_scales,
-    shape_of, to_weights, transform_units, unit_vectors,
+    HOMOGENEOUS, ODD, Layers, Net, as_layers, check_activation, flatten, incoming,
+    normalise_scales, shape_of, to_weights, transform_units, unit_vectors,
 )
 
 MAX_PASSES = 100
@@ -103,6 +103,12 @@ def weight_matching(a: Layers, b: Layers, *, signed: bool,
                     seed: int = 0) -> tuple[Layers, list[np.ndarray], list[np.ndarray]]:
     """Coordinate descent over hidden layers: B's signed permutations that bring it nearest A.
 
+    Deep nets start the descent three times — from the identity, and from greedy passes that
+    match each layer's units on their incoming weights alone (forwards from the inputs, which
+    no other layer's symmetry touches) or on their outgoing weights alone (backwards from the
+    outputs) — and keep the nearest result: one start from the identity often stalls in a
+    poor local optimum on small nets.
+
     Args:
         a, b: float64 (kernel, bias) pairs of the same architecture.
         signed: allow sign flips (odd activations).
@@ -112,24 +118,65 @@ def weight_matching(a: Layers, b: Layers, *, signed: bool,
         B aligned, and per hidden layer the permutation and signs applied to B's units. Exact
         for one hidden layer (a single assignment).
     """
+    if len(a) == 2:
+        return _descend(a, _Matched.identity(b), signed, seed).as_tuple()
+    starts = [_Matched.identity(b), _greedy(a, b, signed, forward=True),
+              _greedy(a, b, signed, forward=False)]
+    results = [_descend(a, start, signed, seed) for start in starts]
+    reference = flatten(a)
+    best = min(results, key=lambda r: float(np.linalg.norm(reference - flatten(r.layers))))
+    return best.as_tuple()
+
+
+@dataclass(frozen=True)
+class _Matched:
+    """B with signed permutations applied, and the permutations and signs so far."""
+
+    layers: Layers
+    perms: list[np.ndarray]
+    signs: list[np.ndarray]
+
+    @classmethod
+    def identity(cls, b: Layers) -> _Matched:
+        sizes = [bias.size for _, bias in b[:-1]]
+        return cls(list(b), [np.arange(n) for n in sizes], [np.ones(n) for n in sizes])
+
+    def moved(self, layer: int, perm: np.ndarray, sign: np.ndarray) -> _Matched:
+        perms, signs = list(self.perms), list(self.signs)
+        perms[layer], signs[layer] = perms[layer][perm], signs[layer][perm] * sign
+        return _Matched(transform_units(self.layers, layer, perm, sign), perms, signs)
+
+    def as_tuple(self) -> tuple[Layers, list[np.ndarray], list[np.ndarray]]:
+        return self.layers, self.perms, self.signs
+
+
+def _descend(a: Layers, state: _Matched, signed: bool, seed: int) -> _Matched:
     n_hidden = len(a) - 1
-    current = list(b)
-    perms = [np.arange(b[layer][1].size) for layer in range(n_hidden)]
-    signs = [np.ones(b[layer][1].size) for layer in range(n_hidden)]
     rng = np.random.default_rng(seed)
     for _ in range(MAX_PASSES if n_hidden > 1 else 1):
         changed = False
         for layer in rng.permutation(n_hidden):
-            step = match_units(unit_vectors(a, layer), unit_vectors(current, layer), signed)
-            if step is None:
-                continue
-            perm, sign = step
-            current = transform_units(current, layer, perm, sign)
-            perms[layer], signs[layer] = perms[layer][perm], signs[layer][perm] * sign
-            changed = True
+            step = match_units(unit_vectors(a, layer), unit_vectors(state.layers, layer), signed)
+            if step is not None:
+                state, changed = state.moved(layer, *step), True
         if not changed:
             break
-    return current, perms, signs
+    return state
+
+
+def _greedy(a: Layers, b: Layers, signed: bool, *, forward: bool) -> _Matched:
+    """Match layer by layer on incoming weights only (forward) or outgoing only (backward)."""
+    state = _Matched.identity(b)
+    order = range(len(a) - 1) if forward else reversed(range(len(a) - 1))
+    for layer in order:
+        if forward:
+            ua, ub = incoming(a, layer), incoming(state.layers, layer)
+        else:
+            ua, ub = a[layer + 1][0], state.layers[layer + 1][0]
+        step = match_units(ua, ub, signed)
+        if step is not None:
+            state = state.moved(layer, *step)
+    return state
 
 
 def match_units(ua: np.ndarray, ub: np.ndarray,

@@ -5,8 +5,8 @@ barrier of SCIENCE.md §3) and linear CKA of their hidden activations.
 The maths is the engine's: hidden activations tanh, relu, leaky_relu (slope 0.01), sigmoid,
 exact-erf gelu or linear; the output is a sigmoid unit when the output layer has one unit and a
 softmax otherwise; the loss is the mean binary cross-entropy (sigmoid) or cross-entropy
-(softmax), or, when asked for, the mean squared error of the probabilities against the one-hot
-labels over all output entries (torch's `mse_loss` with reduction "mean").
+(softmax) — "ce" on a sigmoid output is bce — or, when asked for, the mean squared error of
+the probabilities against the targets (the label, or one-hot rows) over all output entries.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _loss(z: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
     y = np.asarray(y, dtype=np.int64)
     binary = z.shape[-1] == 1
     kind = ("bce" if binary else "ce") if loss == "auto" else loss
-    if kind == "bce" and binary:
+    if kind in ("bce", "ce") and binary:  # the cross-entropy of a Bernoulli output is bce
         # softplus(z) - y z is -[y log σ(z) + (1-y) log(1-σ(z))] without overflow.
         return np.mean(np.logaddexp(0.0, z[..., 0]) - y * z[..., 0], axis=-1)
     if kind == "ce" and not binary:
