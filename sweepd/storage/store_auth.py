@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +56,12 @@ class AuthStore(StoreBase):
         except IntegrityError as err:
             raise Conflict(f"a user named {name!r} already exists") from err
 
+    def find_user(self, name: str) -> UserRecord | None:
+        """The user with this name, or None."""
+        with self._read() as session:
+            user = session.scalars(select(SqlUser).where(SqlUser.name == name)).first()
+            return user_record(user) if user is not None else None
+
     def count_users(self) -> int:
         with self._read() as session:
             return int(session.scalar(select(func.count()).select_from(SqlUser)) or 0)
@@ -95,27 +101,27 @@ class AuthStore(StoreBase):
             if found is None:
                 return None
             token, user = found
-            record = user_record(user)
-        self._touch(token)
+            record, token_id, last_used = user_record(user), token.id, token.last_used_at
+        self._touch(token_id, last_used)
         return record
 
-    def _touch(self, token: SqlApiToken) -> None:
+    def _touch(self, token_id: int, last_used: datetime | None) -> None:
         now = self._clock()
-        if token.last_used_at is not None and now - token.last_used_at < LAST_USED_RESOLUTION:
+        if last_used is not None and now - last_used < LAST_USED_RESOLUTION:
             return
         stale = now - LAST_USED_RESOLUTION
         try:
             with self._write() as session:
                 session.execute(
                     update(SqlApiToken)
-                    .where(SqlApiToken.id == token.id,
+                    .where(SqlApiToken.id == token_id,
                            or_(SqlApiToken.last_used_at.is_(None),
                                SqlApiToken.last_used_at < stale))
                     .values(last_used_at=now).execution_options(synchronize_session=False)
                 )
         except Unavailable:
             # The request is authenticated already; losing one last-used stamp is harmless.
-            log.warning("could not record the last use of token %d", token.id)
+            log.warning("could not record the last use of token %d", token_id)
 
     def revoke_token(self, token_id: int) -> None:
         """Revoke a token; revoking it again keeps the first revocation time.
