@@ -1,0 +1,62 @@
+"""Sweeps: submit (idempotent), list, get, cancel. Every handler is scoped to the caller."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.body import SpecBody, spec_hash
+from api.convert import sweep_public, sweeps_public
+from api.deps import (
+    DEFAULT_LIMIT,
+    CurrentUser,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    SettingsDep,
+    StoreDep,
+    SweepId,
+)
+from api.limits import check_in_flight
+from api.openapi import SPEC_BODY, problems
+from sweepd.schemas import SweepPublic, SweepsPublic
+
+router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
+
+
+@router.post("", status_code=201, openapi_extra=SPEC_BODY,
+             responses={200: {"model": SweepPublic, "description": "Stored before under this "
+                              "Idempotency-Key with the same body: the stored sweep"},
+                        **problems(400, 409, 413, 415, 422, 429)})
+def submit_sweep(user: CurrentUser, key: IdempotencyKey, spec: SpecBody, store: StoreDep,
+                 settings: SettingsDep, response: Response) -> SweepPublic:
+    """Submit a sweep: the spec is validated completely, then stored with all its trials.
+
+    With an `Idempotency-Key`, a repeated request with the same body returns the stored sweep
+    (200) and the same key with another body is refused (409).
+    """
+    check_in_flight(store, settings, user.id, spec.n_trials, key)
+    record, created = store.submit_sweep(user.id, spec, idempotency_key=key,
+                                         body_hash=spec_hash(spec))
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/sweeps/{record.id}"
+    return sweep_public(record)
+
+
+@router.get("", responses=problems(422))
+def list_sweeps(user: CurrentUser, store: StoreDep, limit: Limit = DEFAULT_LIMIT,
+                offset: Offset = 0) -> SweepsPublic:
+    """The caller's sweeps, newest first."""
+    records, total = store.list_sweeps(user.id, limit=limit, offset=offset)
+    return sweeps_public(records, total, limit, offset)
+
+
+@router.get("/{sweep_id}", responses=problems(404, 422))
+def get_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPublic:
+    """A sweep: state, trials per state, progress, spec and timestamps."""
+    return sweep_public(store.get_sweep(user.id, sweep_id))
+
+
+@router.post("/{sweep_id}/cancel", responses=problems(404, 422))
+def cancel_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPublic:
+    """Cancel a sweep's pending and running trials; a finished sweep is returned unchanged."""
+    return sweep_public(store.cancel_sweep(user.id, sweep_id))

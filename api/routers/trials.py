@@ -1,0 +1,91 @@
+"""Trials of a sweep: list (paged, filtered), get one, download its weights, replay it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.convert import trial_public, trials_public, weights_json
+from api.deps import DEFAULT_LIMIT, CurrentUser, Limit, Offset, StoreDep, SweepId, TrialId
+from api.openapi import problems
+from sweepd.schemas import TrialPublic, TrialsPublic
+from sweepd.spec import SEED_LIMIT
+from sweepd.storage.records import TrialState
+
+router = APIRouter(prefix="/sweeps/{sweep_id}/trials", tags=["trials"],
+                   responses=problems(401, 404, 422))
+
+# JSON weights are for small networks and notebooks; a large one is a safetensors download.
+MAX_JSON_WEIGHTS = 1_000_000
+SAFETENSORS = "application/octet-stream"
+
+StateFilter = Annotated[TrialState | None, Query(description="Only trials in this state.")]
+InitializerFilter = Annotated[str | None, Query(max_length=255, description="Only trials of "
+                                                "this initializer label, e.g. `he_normal`.")]
+SeedFilter = Annotated[int | None, Query(ge=0, lt=SEED_LIMIT, description="Only this seed.")]
+Which = Annotated[Literal["final", "initial"], Query(description="The trained weights or "
+                                                     "those it started from.")]
+Format = Annotated[Literal["safetensors", "json"], Query(description="`json`: nested lists.")]
+
+_WEIGHTS_200 = {
+    "description": "The weights as a safetensors file, or as JSON with `format=json`.",
+    "content": {SAFETENSORS: {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/WeightsJson"}}},
+    "headers": {"X-Content-SHA256": {"description": "sha256 of the safetensors file",
+                                     "schema": {"type": "string"}}},
+}
+
+
+@router.get("")
+def list_trials(sweep_id: SweepId, user: CurrentUser, store: StoreDep, state: StateFilter = None,
+                initializer: InitializerFilter = None, seed: SeedFilter = None,
+                limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> TrialsPublic:
+    """A page of a sweep's trials in id order, optionally filtered."""
+    records, total = store.list_trials(user.id, sweep_id, state=state, initializer=initializer,
+                                       seed=seed, limit=limit, offset=offset)
+    return trials_public(records, total, limit, offset)
+
+
+@router.get("/{trial_id}")
+def get_trial(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser,
+              store: StoreDep) -> TrialPublic:
+    """One trial: seed, initializer, state, attempt, node and device, error, and its result
+    (costs, accuracies, curve, environment)."""
+    return trial_public(store.get_trial(user.id, sweep_id, trial_id))
+
+
+@router.get("/{trial_id}/weights", response_class=Response,
+            responses={200: _WEIGHTS_200, 304: {"description": "Not modified (ETag)"},
+                       **problems(400)})
+def download_weights(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser, store: StoreDep,
+                     which: Which = "final", format: Format = "safetensors",
+                     if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
+                     ) -> Response:
+    """A trial's weights: a safetensors file whose sha256 is in `ETag` and `X-Content-SHA256`."""
+    data, sha256 = store.get_weights(user.id, sweep_id, trial_id, which)
+    if format == "json":
+        body = weights_json(data, sha256, max_values=MAX_JSON_WEIGHTS)
+        return JSONResponse(body.model_dump(mode="json"), headers={"X-Content-SHA256": sha256})
+    headers = {"ETag": f'"{sha256}"', "X-Content-SHA256": sha256}
+    if if_none_match is not None and (f'"{sha256}"' in if_none_match
+                                      or if_none_match.strip() == "*"):
+        return Response(status_code=304, headers=headers)
+    filename = f"sweep-{sweep_id}-trial-{trial_id}-{which}.safetensors"
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(data, media_type=SAFETENSORS, headers=headers)
+
+
+replay_router = APIRouter(prefix="/sweeps/{sweep_id}/trials", tags=["trials"],
+                          responses=problems(401, 404, 422))
+
+
+@replay_router.post("/{trial_id}/replay", responses=problems(409, 503))
+def replay_trial(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser,
+                 request: Request) -> dict[str, Any]:
+    """Train the trial again through the same code path and say whether its weights match.
+
+    Only present when the service runs with an executor (`create_app(replay=...)`).
+    """
+    return request.app.state.replay(user.id, sweep_id, trial_id)
