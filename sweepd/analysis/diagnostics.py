@@ -14,8 +14,8 @@
   the merged outgoing weights. 1 %: a unit below it moves the output by under a hundredth of
   the strongest unit, far above float32 noise (zeros → 0, ones → 1, identity 2×4 → 2).
 - tail change: relative change of the training cost between the two halves of the curve's
-  last `TAIL_SHARE` (at least `TAIL_MIN_POINTS` points); halves, not end points, because at
-  the edge of stability the cost oscillates from step to step.
+  last `TAIL_SHARE` (at least `TAIL_MIN_POINTS` points); means of halves of even length, not
+  end points, because at the edge of stability the cost oscillates from step to step.
 """
 
 from __future__ import annotations
@@ -147,5 +147,6 @@ def tail_change(curve: Sequence[float | None], *, share: float = TAIL_SHARE,
     tail = np.array([np.nan if v is None else v for v in curve[-k:]], dtype=np.float64)
     if not np.all(np.isfinite(tail)):
         return None
-    first, second = tail[: k // 2].mean(), tail[k - k // 2:].mean()
+    half = k // 2 - (k // 2) % 2 if k >= 4 else k // 2  # even: a period-2 wobble averages out
+    first, second = tail[-2 * half:-half].mean(), tail[-half:].mean()
     return float(abs(second - first) / max(abs(first), 1e-12))
