@@ -54,6 +54,8 @@ def _solutions_part(group: Group) -> str:
     seeds = f"{group.n_finished} seed{'s' if group.n_finished != 1 else ''}"
     if s is None:
         return f"{seeds} → no finite weights to compare"
+    if s.n_trials + s.n_left_out < group.n_finished:
+        seeds += f" ({s.n_trials + s.n_left_out} with finite weights)"
     sizes = " + ".join(str(c.size) for c in s.clusters)
     noun = "solution" if s.n_solutions == 1 else "solutions"
     text = f"{seeds} → {s.n_solutions} distinct {noun} modulo symmetry ({sizes})"
