@@ -30,6 +30,7 @@ import ray
 from sweepd.errors import Unavailable
 from sweepd.settings import Settings
 from sweepd.storage.records import ClaimedBatch, ResultItem
+from workers import faults
 from workers.tasks import Tracker, train_batch
 
 log = logging.getLogger("sweepd.dispatcher")
@@ -75,6 +76,7 @@ class Dispatcher:
         self._state = "starting"
         self._slots = (1, 0.0)  # (concurrent batches, GPUs per batch)
         self._due: dict[str, float] = {}
+        faults.install(store.engine, settings.fault_dir)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -195,7 +197,8 @@ class Dispatcher:
 
     def _save(self, items: list[ResultItem]) -> None:
         try:
-            fenced = self.store.record_results(items)
+            with faults.writing_results():
+                fenced = self.store.record_results(items)
         except Unavailable:
             self._unsaved = items  # keep them; the database may come back
             raise

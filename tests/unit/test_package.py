@@ -1,0 +1,55 @@
+"""The package's public surface and the light-client promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import sweepd
+
+BLOCKER = textwrap.dedent("""
+    import sys, importlib.abc
+    HEAVY = {"torch", "ray", "sqlalchemy", "fastapi", "starlette", "scipy", "sklearn",
+             "alembic", "psycopg", "uvicorn"}
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in HEAVY:
+                raise ImportError(f"{name} is blocked: the light client must not need it")
+    sys.meta_path.insert(0, Block())
+""")
+
+
+def test_public_surface_lists_only_the_deliberate_names():
+    assert sorted(sweepd.__all__) == sorted([
+        "Client", "Sweep", "SweepSpec", "SweepdError", "Trial", "TrialResult", "TrialSpec",
+        "__version__",
+    ])
+    for name in sweepd.__all__:
+        assert getattr(sweepd, name) is not None
+
+
+def test_import_light_client_without_server_dependencies():
+    code = BLOCKER + textwrap.dedent("""
+        import sweepd
+        from sweepd import Client, SweepSpec
+        from sweepd.examples import seed_example
+        spec = seed_example(steps=10, seeds=2)
+        assert spec.n_trials == 32
+        client = Client(url="http://127.0.0.1:9", token="swd_x")
+        assert client.url == "http://127.0.0.1:9"
+        import sweepd.weights, sweepd.schemas
+        print("light-ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "light-ok" in out.stdout
+
+
+def test_block_heavy_import_fires():
+    """The blocker really blocks: otherwise the test above proves nothing."""
+    code = BLOCKER + "import torch\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode != 0 and "blocked" in out.stderr
