@@ -1,7 +1,7 @@
 """Sweeps: submission (expanded once, idempotent), reading, listing and cancelling.
 
 A sweep and all its trial rows are written in one transaction; the trials go in as one bulk
-INSERT of plain dicts, which keeps a 100 000-trial sweep to seconds. Resubmitting with the same
+insert of plain dicts (COPY on PostgreSQL), which keeps a 100 000-trial sweep to seconds. Resubmitting with the same
 (owner, idempotency key) returns the stored sweep; the unique constraint on that pair is what
 makes concurrent resubmissions safe, since only one INSERT can win.
 """
@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sweepd.errors import Conflict, NotFound
 from sweepd.spec import SweepSpec
+from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
 from sweepd.storage.records import SweepRecord
 from sweepd.storage.store_base import StoreBase, check_page
@@ -108,7 +109,7 @@ class SweepStore(StoreBase):
             session.flush()
             for row in rows:
                 row["sweep_id"] = sweep.id
-            session.execute(insert(SqlTrial.__table__), rows)
+            insert_rows(session, SqlTrial.__table__, rows)
             return sweep.id
 
     def get_sweep(self, owner_id: int, sweep_id: int) -> SweepRecord:
@@ -152,12 +153,12 @@ class SweepStore(StoreBase):
 
     def _cancel(self, session: Session, sweep: SqlSweep) -> None:
         now = self._clock()
-        # Trials first, then the sweep: the lock order of transitions.py.
-        open_trials = select(SqlTrial.id).where(SqlTrial.sweep_id == sweep.id,
-                                                SqlTrial.state.in_(OPEN_TRIAL_STATES))
-        locked_trials(session, open_trials)
-        # No trial can open meanwhile (only a claim or a release opens one, and both need
-        # these locks), so one UPDATE by sweep touches exactly the rows locked above.
+        # Trials first, then the sweep: the lock order of transitions.py. Only running trials
+        # are locked in id order up front, since only transactions that wait on running trials
+        # (results, releases) also lock sweeps; claims skip locked rows instead of waiting.
+        running = select(SqlTrial.id).where(SqlTrial.sweep_id == sweep.id,
+                                            SqlTrial.state == "running")
+        locked_trials(session, running)
         session.execute(
             update(SqlTrial)
             .where(SqlTrial.sweep_id == sweep.id, SqlTrial.state.in_(OPEN_TRIAL_STATES))
