@@ -1,0 +1,190 @@
+"""Datasets: generated from a seed, or shipped inside scikit-learn, split and cached per process.
+
+Every dataset is a deterministic function of its `DatasetSpec`: the generator draws from the
+dataset seed, and the train/test split is a permutation drawn from a second stream derived from
+the same seed, so every trial of a sweep sees exactly the same data (DESIGN.md).
+
+Defaults for generators when `n_samples` / `noise` are unset:
+
+    moons   1000 points, noise 0.2        circles 1000 points, noise 0.05, factor 0.5
+    blobs   1000 points, cluster std 1.0, 3 classes
+    xor     1000 points, noise 0.1        spiral  300 points, noise 0.2, 3 classes
+    flower  400 points, noise 0.2 (the classic course "planar flower", 2 classes)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import sklearn.datasets as skd
+
+from sweepd.errors import InvalidSpec
+from sweepd.spec import DatasetSpec
+
+__all__ = ["Dataset", "load"]
+
+_DEFAULT_SAMPLES = {"moons": 1000, "circles": 1000, "blobs": 1000, "xor": 1000, "spiral": 300,
+                    "flower": 400}
+_DEFAULT_NOISE = {"moons": 0.2, "circles": 0.05, "blobs": 1.0, "xor": 0.1, "spiral": 0.2,
+                  "flower": 0.2}
+_DEFAULT_CLASSES = 3  # blobs and spiral
+_SPLIT_STREAM = 1  # second entropy word of the split's numpy Generator
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A split dataset. Arrays are read-only: the instance is shared by the per-process cache.
+
+    `x_*` are float64 of shape (n, n_features); `y_*` are int64 class labels in
+    [0, n_classes). With `test_fraction` 0 the test arrays are empty.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    n_features: int
+
+
+def load(spec: DatasetSpec) -> Dataset:
+    """Build (or fetch from the per-process cache) the dataset a spec describes.
+
+    Args:
+        spec: the dataset part of a sweep.
+
+    Returns:
+        The split, optionally standardized, dataset.
+
+    Raises:
+        InvalidSpec: too few samples for the requested number of classes.
+    """
+    return _load_cached(spec.model_dump_json())
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(spec_json: str) -> Dataset:
+    spec = DatasetSpec.model_validate_json(spec_json)
+    x, y = _generate(spec)
+    n_classes = int(y.max()) + 1
+    train, test = _split(len(y), spec.test_fraction, spec.seed)
+    x_train, x_test = x[train], x[test]
+    if spec.standardize:
+        x_train, x_test = _standardize(x_train, x_test)
+    return Dataset(
+        x_train=_frozen(x_train, np.float64), y_train=_frozen(y[train], np.int64),
+        x_test=_frozen(x_test, np.float64), y_test=_frozen(y[test], np.int64),
+        n_classes=n_classes, n_features=int(x.shape[1]),
+    )
+
+
+def _frozen(array: np.ndarray, dtype: type) -> np.ndarray:
+    out = np.ascontiguousarray(array, dtype=dtype)
+    out.setflags(write=False)
+    return out
+
+
+def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded permutation; a positive fraction keeps at least one test and one train point."""
+    order = np.random.default_rng([seed, _SPLIT_STREAM]).permutation(n)
+    n_test = 0 if test_fraction == 0 else min(n - 1, max(1, round(n * test_fraction)))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale with the training set's mean and std only; constant features keep scale 1."""
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[std == 0] = 1.0
+    return (x_train - mean) / std, (x_test - mean) / std
+
+
+# ---------------------------------------------------------------------------------------------
+# Generators: (spec) -> (x float64 (n, d), y int64 (n,)).
+# ---------------------------------------------------------------------------------------------
+
+
+def _generate(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
+    if spec.name in _BUILTIN:
+        bunch = _BUILTIN[spec.name]()
+        return bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+    n = spec.n_samples if spec.n_samples is not None else _DEFAULT_SAMPLES[spec.name]
+    noise = spec.noise if spec.noise is not None else _DEFAULT_NOISE[spec.name]
+    x, y = _GENERATED[spec.name](spec, n, noise)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64)
+
+
+def _moons(spec: DatasetSpec, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    # sklearn draws from a legacy RandomState, whose stream NumPy keeps stable across versions.
+    return skd.make_moons(n_samples=n, noise=noise, random_state=np.random.RandomState(spec.seed))
+
+
+def _circles(spec: DatasetSpec, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    factor = spec.factor if spec.factor is not None else 0.5
+    return skd.make_circles(n_samples=n, noise=noise, factor=factor,
+                            random_state=np.random.RandomState(spec.seed))
+
+
+def _blobs(spec: DatasetSpec, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    return skd.make_blobs(n_samples=n, centers=spec.n_classes or _DEFAULT_CLASSES,
+                          cluster_std=noise, random_state=np.random.RandomState(spec.seed))
+
+
+def _xor(spec: DatasetSpec, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform points in [-1, 1]²; class 1 where the clean coordinates have opposite signs."""
+    rng = np.random.default_rng(spec.seed)
+    clean = rng.uniform(-1.0, 1.0, size=(n, 2))
+    y = (clean[:, 0] * clean[:, 1] < 0).astype(np.int64)
+    return clean + noise * rng.standard_normal((n, 2)), y
+
+
+def _spiral(spec: DatasetSpec, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """The CS231n spiral: one arm per class, angle jittered by `noise`."""
+    rng = np.random.default_rng(spec.seed)
+    k = spec.n_classes or _DEFAULT_CLASSES
+    xs, ys = [], []
+    for j, m in enumerate(_class_sizes(n, k)):
+        r = np.linspace(0.0, 1.0, m)
+        t = np.linspace(j * 4.0, (j + 1) * 4.0, m) + rng.standard_normal(m) * noise
+        xs.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        ys.append(np.full(m, j))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _flower(spec: DatasetSpec, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """The planar flower of the classic deep-learning course (`load_planar_dataset`).
+
+    Two classes, petals of maximum ray 4; the original draws θ and r noise with std 0.2 from
+    `np.random.seed(1)`, here from the dataset seed.
+    """
+    rng = np.random.default_rng(spec.seed)
+    ray = 4.0
+    xs, ys = [], []
+    for j, m in enumerate(_class_sizes(n, 2)):
+        t = np.linspace(j * 3.12, (j + 1) * 3.12, m) + rng.standard_normal(m) * noise
+        r = ray * np.sin(4.0 * t) + rng.standard_normal(m) * noise
+        xs.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        ys.append(np.full(m, j))
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _class_sizes(n: int, k: int) -> list[int]:
+    """Split n points over k classes as evenly as possible (the first classes get the rest)."""
+    base, extra = divmod(n, k)
+    sizes = [base + (1 if j < extra else 0) for j in range(k)]
+    if min(sizes) < 1:
+        raise InvalidSpec(f"dataset.n_samples: {n} samples cannot cover {k} classes")
+    return sizes
+
+
+_GENERATED: dict[str, Callable[[DatasetSpec, int, float], tuple[np.ndarray, np.ndarray]]] = {
+    "moons": _moons, "circles": _circles, "blobs": _blobs, "xor": _xor, "spiral": _spiral,
+    "flower": _flower,
+}
+_BUILTIN = {
+    "iris": skd.load_iris, "wine": skd.load_wine, "breast_cancer": skd.load_breast_cancer,
+    "digits": skd.load_digits,
+}

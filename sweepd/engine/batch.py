@@ -1,0 +1,225 @@
+"""`run_batch`: train K trials that share dataset, architecture and training config, together.
+
+A trial's result depends only on its spec, seed and initializer and this code path
+(`ENGINE_ID`): its arithmetic is the same whatever K and its position in the batch (see
+`layout`), and reruns are bitwise identical on CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+import torch
+
+from sweepd import datasets, weights
+from sweepd.engine.data import FullBatch, MiniBatches, make_generator
+from sweepd.engine.environment import deterministic, fingerprint
+from sweepd.engine.heads import make_head
+from sweepd.engine.layout import ParamLayout
+from sweepd.engine.loop import Progress, Schedule, Trace, train
+from sweepd.engine.mlp import ACTIVATIONS, BatchedMLP, Workspace
+from sweepd.engine.optimizers import make_optimizer
+from sweepd.initializers import make, make_bias
+from sweepd.results import TrialResult
+from sweepd.spec import TrialSpec, resolved_steps
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclasses.dataclass
+class _Batch:
+    """Everything built once per batch before training."""
+
+    trials: list[TrialSpec]
+    net: BatchedMLP
+    widths: list[int]
+    dtype: torch.dtype
+    device: torch.device
+    data: datasets.Dataset
+    initial: torch.Tensor  # (K, width) on the CPU
+    params: torch.Tensor  # (K, width) on the device, trained in place
+    full: Workspace  # the whole training set
+    schedule: Schedule
+
+    def workspace(self, rows: int) -> Workspace:
+        return Workspace(len(self.trials), rows, self.widths, self.net.activation,
+                         dtype=self.dtype, device=self.device)
+
+    def tensor(self, array: np.ndarray) -> torch.Tensor:
+        """Feature-major (n_features, n) copy of examples (n, n_features) on the device."""
+        return torch.tensor(array.T, dtype=self.dtype).to(self.device)
+
+    def targets(self, labels: np.ndarray) -> torch.Tensor:
+        return self.net.head.targets(torch.tensor(labels), self.dtype).to(self.device)
+
+
+def run_batch(trials: list[TrialSpec], device: str | torch.device | None = None,
+              progress: Progress | None = None) -> list[TrialResult]:
+    """Train trials that share a `batch_key` together, vectorised over K.
+
+    Args:
+        trials: the K trials (same `batch_key`: same dataset, model, training and store).
+        device: "cpu" (default when None), "cuda", "cuda:1", ...
+        progress: optional callback(step, total), about once a second and at the end.
+
+    Returns:
+        One `TrialResult` per trial, in the order given.
+
+    Raises:
+        ValueError: no trials, or trials with different batch keys.
+        InvalidSpec: a configuration the engine cannot train (e.g. sigmoid on 3 classes).
+    """
+    _check_batch(trials)
+    dev = torch.device(device if device is not None else "cpu")
+    started = time.perf_counter()
+    with deterministic(dev):
+        environment = fingerprint(dev, _DTYPES[trials[0].training.dtype])
+        batch = _prepare(_at_least_two(trials), dev)
+        optimizer = make_optimizer(trials[0].training, batch.params)
+        trace = train(batch.net, optimizer, _batches(batch), batch.full, batch.schedule,
+                      progress)
+        metrics = _evaluate(batch)
+    wall = (time.perf_counter() - started) / len(trials)
+    diverged = optimizer.diverged_steps()
+    return [_result(batch, k, trace, metrics, diverged[k], wall, environment)
+            for k in range(len(trials))]
+
+
+def _at_least_two(trials: list[TrialSpec]) -> list[TrialSpec]:
+    """Train a lone trial beside a copy of itself (its result is dropped).
+
+    ATen runs an element-wise kernel over one (1, w, b) slice as a flat 1-D loop but over K ≥ 2
+    slices as a 2-D loop, and for some kernels (gelu_backward, measured) the two place the
+    vector/scalar split differently when w·b is not a multiple of the vector width. With at
+    least two slices every trial takes the 2-D path, so its result does not depend on K.
+    """
+    return trials * 2 if len(trials) == 1 else trials
+
+
+def _check_batch(trials: list[TrialSpec]) -> None:
+    if not trials:
+        raise ValueError("run_batch needs at least one trial")
+    keys = {t.batch_key for t in trials}
+    if len(keys) != 1:
+        raise ValueError(f"trials of one batch must share a batch_key, got {len(keys)} keys")
+
+
+def _prepare(trials: list[TrialSpec], device: torch.device) -> _Batch:
+    first = trials[0]
+    data = datasets.load(first.dataset)
+    head = make_head(first.model.output, first.training.loss, data.n_classes)
+    widths = [data.n_features, *first.model.hidden, head.n_out]
+    layout = ParamLayout.for_widths(widths)
+    dtype = _DTYPES[first.training.dtype]
+    initial = _initial_params(trials, layout, dtype)
+    schedule = Schedule(resolved_steps(first.training, len(data.y_train)), first.store.curve_every)
+    params = initial.to(device, copy=True)
+    net = BatchedMLP(layout, ACTIVATIONS[first.model.activation], head, params,
+                     torch.zeros_like(params))
+    batch = _Batch(trials, net, widths, dtype, device, data, initial, params, None,  # type: ignore[arg-type]
+                   schedule)
+    batch.full = batch.workspace(len(data.y_train))
+    batch.full.fill(batch.tensor(data.x_train), batch.targets(data.y_train))
+    return batch
+
+
+def _initial_params(trials: list[TrialSpec], layout: ParamLayout,
+                    dtype: torch.dtype) -> torch.Tensor:
+    """Draw each trial's parameters from its own `init` stream: kernel 0, bias 0, kernel 1, ..."""
+    flat = layout.zeros(len(trials), dtype=dtype, device=torch.device("cpu"))
+    kernels, biases = layout.kernels(flat), layout.biases(flat)
+    for k, trial in enumerate(trials):
+        generator = make_generator(trial.seed, "init")
+        for layer, shape in enumerate(layout.shapes):
+            kernels[layer][k] = make(trial.initializer, shape, generator, dtype=dtype)
+            biases[layer][k] = make_bias(trial.bias_initializer, trial.initializer, shape,
+                                         generator, dtype=dtype)
+    return flat
+
+
+def _batches(batch: _Batch) -> FullBatch | MiniBatches:
+    training = batch.trials[0].training
+    n = len(batch.data.y_train)
+    size = training.batch_size
+    if training.optimizer == "gd" or size is None or size >= n:
+        return FullBatch(batch.full)  # a full batch has no order to draw
+    generators = [make_generator(t.seed, "data") for t in batch.trials]
+    return MiniBatches(batch.tensor(batch.data.x_train), batch.targets(batch.data.y_train), size,
+                       generators, batch.workspace)
+
+
+@dataclasses.dataclass
+class _Metrics:
+    """Final metrics per model, on the CPU; test entries are None without a test set."""
+
+    train_cost: list[float]
+    train_accuracy: list[float]
+    test_cost: list[float] | None
+    test_accuracy: list[float] | None
+
+
+def _evaluate(batch: _Batch) -> _Metrics:
+    train_cost, train_correct = batch.net.evaluate(batch.full)
+    n_train, n_test = len(batch.data.y_train), len(batch.data.y_test)
+    metrics = _Metrics(train_cost.tolist(), (train_correct / n_train).tolist(), None, None)
+    if n_test:
+        ws = batch.workspace(n_test)
+        ws.fill(batch.tensor(batch.data.x_test), batch.targets(batch.data.y_test))
+        test_cost, test_correct = batch.net.evaluate(ws)
+        metrics.test_cost = test_cost.tolist()
+        metrics.test_accuracy = (test_correct / n_test).tolist()
+    return metrics
+
+
+def _result(batch: _Batch, k: int, trace: Trace, metrics: _Metrics, diverged_at: int | None,
+            wall: float, environment: dict) -> TrialResult:
+    schedule, trial = batch.schedule, batch.trials[k]
+    if diverged_at is None and not math.isfinite(metrics.train_cost[k]):
+        diverged_at = schedule.total  # finite parameters, non-finite cost: diverged at the end
+    ok = diverged_at is None
+    final, final_sha = _pack(batch, batch.params[k])
+    initial, initial_sha = (_pack(batch, batch.initial[k]) if trial.store.initial_weights
+                            else (None, None))
+    return TrialResult(
+        cell_key=trial.cell_key, status="ok" if ok else "diverged",
+        train_cost=_finite(metrics.train_cost[k], ok),
+        train_accuracy=_finite(metrics.train_accuracy[k], ok),
+        test_cost=_finite(metrics.test_cost[k], ok) if metrics.test_cost else None,
+        test_accuracy=_finite(metrics.test_accuracy[k], ok) if metrics.test_accuracy else None,
+        train_cost_tail=_tail(trace, k, schedule, metrics.train_cost[k], ok),
+        steps=schedule.total if ok else diverged_at, diverged_step=diverged_at,
+        wall_seconds=wall, curve_every=schedule.curve_every,
+        curve=_curve(trace, k, schedule, metrics.train_cost[k], diverged_at),
+        final_weights=final, final_sha256=final_sha, initial_weights=initial,
+        initial_sha256=initial_sha, environment=environment,
+    )
+
+
+def _finite(value: float, ok: bool = True) -> float | None:
+    return float(value) if ok and math.isfinite(value) else None
+
+
+def _tail(trace: Trace, k: int, schedule: Schedule, final_cost: float, ok: bool) -> float | None:
+    if schedule.n_tail == 0:
+        return _finite(final_cost, ok)
+    return _finite(float(trace.tail_sum[k]) / schedule.n_tail, ok)
+
+
+def _curve(trace: Trace, k: int, schedule: Schedule, final_cost: float,
+           diverged_at: int | None) -> list[float | None]:
+    """Costs before steps 0, every, ...; then the final cost. None after a divergence."""
+    points = trace.curve[k].tolist()
+    limit = schedule.total if diverged_at is None else diverged_at
+    out = [_finite(c, i * schedule.curve_every <= limit) for i, c in enumerate(points)]
+    return out + [_finite(final_cost, diverged_at is None)]
+
+
+def _pack(batch: _Batch, flat: torch.Tensor) -> tuple[bytes, str]:
+    layout = batch.net.layout
+    row = flat.detach().to("cpu").unsqueeze(0)
+    pairs = [(kernel[0].numpy().copy(), bias[0].numpy().copy())
+             for kernel, bias in zip(layout.kernels(row), layout.biases(row))]
+    return weights.pack(weights.from_layers(pairs))
