@@ -8,6 +8,7 @@ prints a table per initializer and leaves the service running for the web page.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,14 +47,16 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
         return 130
     finally:
         if server is not None and server.poll() is None:
-            server.terminate()
-            server.wait(timeout=30)
+            server.send_signal(signal.SIGINT)  # uvicorn and Ray shut down quietly on SIGINT
+            server.wait(timeout=60)
 
 
 def summary_table(frame: Any) -> Table:
     """Per initializer: seeds, mean/min/max test accuracy and tail cost, failures."""
-    table = Table("initializer", "seeds", "test acc mean", "min", "max", "train cost (tail)",
-                  "test cost", "failed/diverged", title="Outcomes over seeds")
+    table = Table(title="Outcomes over seeds, per initializer")
+    table.add_column("initializer", no_wrap=True)
+    for heading in ("n", "acc mean", "min", "max", "cost tail", "test cost", "failed"):
+        table.add_column(heading, justify="right", no_wrap=True)
     if frame.empty:
         return table
     acc = "test_accuracy" if frame.get("test_accuracy") is not None and \
@@ -64,6 +67,7 @@ def summary_table(frame: Any) -> Table:
         table.add_row(str(label), str(len(group)), _f(ok[acc].mean()), _f(ok[acc].min()),
                       _f(ok[acc].max()), _f(ok["train_cost_tail"].mean()),
                       _f(ok["test_cost"].mean() if "test_cost" in ok else None), str(bad))
+    table.caption = f"accuracy: {acc.replace('_', ' ')}; cost tail: mean train cost, last 5 % of steps"
     return table
 
 
