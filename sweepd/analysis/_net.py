@@ -87,26 +87,37 @@ def transform_units(layers: Layers, layer: int, perm: np.ndarray,
     return out
 
 
+def stack(nets: Sequence[Layers]) -> Layers:
+    """Nets of one architecture as one net whose arrays carry a leading batch axis."""
+    return [(np.stack([n[i][0] for n in nets]), np.stack([n[i][1] for n in nets]))
+            for i in range(len(nets[0]))]
+
+
 def incoming(layers: Layers, layer: int) -> np.ndarray:
-    """Rows = units of hidden layer `layer`: (incoming weights, bias), shape (H, fan_in + 1)."""
+    """Rows = units of hidden layer `layer`: (incoming weights, bias), shape (H, fan_in + 1).
+
+    Batch-aware: stacked layers give shape (N, H, fan_in + 1).
+    """
     kernel, bias = layers[layer]
-    return np.concatenate([kernel.T, bias[:, None]], axis=1)
+    return np.concatenate([np.swapaxes(kernel, -1, -2), bias[..., None]], axis=-1)
 
 
 def unit_vectors(layers: Layers, layer: int) -> np.ndarray:
     """Rows = units: (incoming weights, bias, outgoing weights), u_j of SCIENCE.md §3."""
-    return np.concatenate([incoming(layers, layer), layers[layer + 1][0]], axis=1)
+    return np.concatenate([incoming(layers, layer), layers[layer + 1][0]], axis=-1)
 
 
 def normalise_scales(layers: Layers) -> Layers:
     """Positive rescaling of every hidden unit to unit-norm (incoming weights, bias).
 
     Goes forward through the layers, because rescaling layer l changes layer l+1's incoming
-    rows. Units whose incoming vector is zero are left as they are.
+    rows. Units whose incoming vector is zero are left as they are. Batch-aware.
     """
     out = list(layers)
     for layer in range(len(out) - 1):
-        norms = np.linalg.norm(incoming(out, layer), axis=1)
-        scales = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0)
-        out = transform_units(out, layer, np.arange(len(norms)), scales)
+        norms = np.linalg.norm(incoming(out, layer), axis=-1)
+        f = 1.0 / np.where(norms > 0, norms, 1.0)
+        (kernel, bias), (nxt, nxt_bias) = out[layer], out[layer + 1]
+        out[layer] = (kernel * f[..., None, :], bias * f)
+        out[layer + 1] = (nxt / f[..., :, None], nxt_bias)
     return out

@@ -114,8 +114,9 @@ def _pair_budget(model: ModelSpec, max_pairs: int | None) -> int:
     return DEFAULT_MAX_PAIRS if len(model.hidden) == 1 else DEFAULT_MAX_PAIRS_DEEP
 
 
-def _effective_inputs(dataset: DatasetLike, limit: int = 2048) -> np.ndarray:
-    """Evenly spaced training inputs: enough to estimate each unit's activation spread."""
+def _effective_inputs(dataset: DatasetLike, limit: int = 512) -> np.ndarray:
+    """Evenly spaced training inputs: enough to estimate each unit's activation spread, which
+    only has to clear a threshold of 1 % of the largest."""
     x = np.asarray(dataset.x_train, dtype=np.float64)
     return x if len(x) <= limit else x[np.linspace(0, len(x) - 1, limit).astype(int)]
 
@@ -149,27 +150,33 @@ def _layers_of(trial: TrialRecord, weights: Mapping[int, Any], model: ModelSpec)
     return layers
 
 
-def _diagnose(trial: TrialRecord, layers: Layers, ctx: _Context) -> TrialDiagnostics:
-    finite = diag.is_finite(layers)
-    accuracy = _accuracy(trial, ctx.ev)
-    return TrialDiagnostics(
-        trial_id=trial.id, seed=trial.seed,
-        diverged=trial.result.status == "diverged" or not finite,
-        symmetry_never_broken=finite and diag.symmetry_never_broken(layers, ctx.activation),
-        dead_units=sum(diag.dead_units(layers)) if finite else 0,
-        stuck_at_chance=accuracy is not None and diag.stuck_at_chance(
-            accuracy, ctx.majority, ctx.ev.n),
-        effective_units=diag.effective_units(layers, ctx.x_effective, ctx.activation)
-        if finite else None,
-        tail_change=diag.tail_change(trial.result.curve),
-    )
+def _diagnose(done: list[TrialRecord], layers: dict[int, Layers],
+              ctx: _Context) -> list[TrialDiagnostics]:
+    if not done:
+        return []
+    found = diag.diagnose_stack([layers[t.id] for t in done], ctx.x_effective, ctx.activation)
+    out = []
+    for i, trial in enumerate(done):
+        accuracy = _accuracy(trial, ctx.ev)
+        out.append(TrialDiagnostics(
+            trial_id=trial.id, seed=trial.seed,
+            diverged=trial.result.status == "diverged" or not found.finite[i],
+            symmetry_never_broken=bool(found.symmetry_never_broken[i]),
+            dead_units=int(found.dead_units[i].sum()),
+            stuck_at_chance=accuracy is not None and diag.stuck_at_chance(
+                accuracy, ctx.majority, ctx.ev.n),
+            effective_units=[int(c) for c in found.effective_units[i]]
+            if found.finite[i] else None,
+            tail_change=diag.tail_change(trial.result.curve),
+        ))
+    return out
 
 
 def _group_result(key: tuple[str, str], members: list[TrialRecord],
                   weights: Mapping[int, Any], ctx: _Context) -> Group:
     done = [t for t in members if t.result is not None]
     layers = {t.id: _layers_of(t, weights, ctx.model) for t in done}
-    trials = [_diagnose(t, layers[t.id], ctx) for t in done]
+    trials = _diagnose(done, layers, ctx)
     stats = {m: describe([v for t in done if (v := _value(t, m)) is not None],
                          seed=ctx.seed, n_boot=ctx.n_boot) for m in METRICS}
     accuracy = stats["test_accuracy" if ctx.ev.name == "test" else "train_accuracy"].mean

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from sweepd.analysis._net import (
-    HOMOGENEOUS, ODD, Layers, check_activation, incoming, normalise_scales, unit_vectors,
+    HOMOGENEOUS, ODD, Layers, check_activation, incoming, normalise_scales, stack,
+    unit_vectors,
 )
 from sweepd.analysis.functional import forward
 
@@ -36,18 +38,58 @@ CHANCE_Z = 2.0
 EFFECTIVE_SHARE = 0.01
 TAIL_SHARE = 0.05
 TAIL_MIN_POINTS = 4
+_CHUNK = 4_000_000  # array entries per batch of nets, to bound memory for wide layers
+
+
+@dataclass(frozen=True)
+class StackDiagnostics:
+    """Diagnostics of N nets; entries of nets with non-finite weights are False or 0."""
+
+    finite: np.ndarray  # (N,) bool
+    symmetry_never_broken: np.ndarray  # (N,) bool
+    dead_units: np.ndarray  # (N, n_hidden_layers) int
+    effective_units: np.ndarray  # (N, n_hidden_layers) int
+
+
+def diagnose_stack(nets: Sequence[Layers], x: np.ndarray, activation: str) -> StackDiagnostics:
+    """Weight diagnostics of nets of one architecture, computed in batches of nets.
+
+    Args:
+        nets: float64 (kernel, bias) pairs per net, all of one architecture.
+        x: training inputs for the activation spreads (a subsample is fine).
+        activation: the hidden activation.
+
+    Returns:
+        Per net: finite weights, symmetry never broken, dead and effective units per layer.
+
+    Raises:
+        ValueError: unknown activation, or no nets.
+    """
+    check_activation(activation)
+    if not nets:
+        raise ValueError("no nets to diagnose")
+    widest = max(k.shape[1] for k, _ in nets[0])
+    deepest = max(k.shape[0] for k, _ in nets[0]) + 1
+    per_net = len(x) * widest + widest * widest * deepest
+    size = max(1, _CHUNK // per_net)
+    parts = [_diagnose(stack(nets[i:i + size]), x, activation) for i in range(0, len(nets), size)]
+    return StackDiagnostics(*(np.concatenate(field) for field in zip(*parts)))
+
+
+def _diagnose(st: Layers, x: np.ndarray, activation: str) -> tuple[np.ndarray, ...]:
+    finite = np.ones(st[0][0].shape[0], dtype=bool)
+    for kernel, bias in st:
+        finite &= np.all(np.isfinite(kernel), axis=(1, 2)) & np.all(np.isfinite(bias), axis=1)
+    # Zero the non-finite nets so the maths stays quiet; their results are masked below.
+    st = [(np.where(finite[:, None, None], k, 0.0), np.where(finite[:, None], b, 0.0))
+          for k, b in st]
+    return (finite, _unbroken(st, activation in ODD, SYMMETRY_RTOL) & finite,
+            _dead(st, DEAD_ATOL) * finite[:, None],
+            _effective(st, x, activation, EFFECTIVE_SHARE) * finite[:, None])
 
 
 def is_finite(layers: Layers) -> bool:
     return all(np.all(np.isfinite(k)) and np.all(np.isfinite(b)) for k, b in layers)
-
-
-def _same_as_first(rows: np.ndarray, signed: bool, tol: float) -> np.ndarray:
-    """Per row: equal to row 0 within `tol` (or to its negative when `signed`)."""
-    gap = np.linalg.norm(rows - rows[0], axis=1)
-    if signed:
-        gap = np.minimum(gap, np.linalg.norm(rows + rows[0], axis=1))
-    return gap <= tol
 
 
 def symmetry_never_broken(layers: Layers, activation: str, *,
@@ -58,25 +100,35 @@ def symmetry_never_broken(layers: Layers, activation: str, *,
         ValueError: unknown activation.
     """
     signed = check_activation(activation) in ODD
-    for layer in range(len(layers) - 1):
-        units = unit_vectors(layers, layer)
-        if units.shape[0] < 2:
+    return bool(_unbroken(stack([layers]), signed, rtol)[0])
+
+
+def _unbroken(st: Layers, signed: bool, rtol: float) -> np.ndarray:
+    out = np.zeros(st[0][0].shape[0], dtype=bool)
+    for layer in range(len(st) - 1):
+        units = unit_vectors(st, layer)  # (N, H, D)
+        if units.shape[1] < 2:
             continue
-        tol = rtol * max(1.0, float(np.max(np.linalg.norm(units, axis=1))))
-        if np.all(_same_as_first(units, signed, tol)):
-            return True
-    return False
+        tol = rtol * np.maximum(1.0, np.max(np.linalg.norm(units, axis=-1), axis=1))
+        gap = np.linalg.norm(units - units[:, :1], axis=-1)
+        if signed:
+            gap = np.minimum(gap, np.linalg.norm(units + units[:, :1], axis=-1))
+        out |= np.all(gap <= tol[:, None], axis=1)
+    return out
 
 
 def dead_units(layers: Layers, *, atol: float = DEAD_ATOL) -> list[int]:
     """Per hidden layer, the number of units with all-zero incoming or outgoing weights."""
-    scale = max(1.0, max(float(np.max(np.abs(k), initial=0.0)) for k, _ in layers))
-    counts = []
-    for layer in range(len(layers) - 1):
-        zero_in = np.all(np.abs(layers[layer][0]) <= atol * scale, axis=0)
-        zero_out = np.all(np.abs(layers[layer + 1][0]) <= atol * scale, axis=1)
-        counts.append(int(np.sum(zero_in | zero_out)))
-    return counts
+    return [int(c) for c in _dead(stack([layers]), atol)[0]]
+
+
+def _dead(st: Layers, atol: float) -> np.ndarray:
+    scale = np.maximum(1.0, np.max([np.max(np.abs(k), axis=(1, 2)) for k, _ in st], axis=0))
+    bound = (atol * scale)[:, None, None]
+    counts = [np.sum(np.all(np.abs(st[layer][0]) <= bound, axis=1)
+                     | np.all(np.abs(st[layer + 1][0]) <= bound, axis=2), axis=1)
+              for layer in range(len(st) - 1)]
+    return np.stack(counts, axis=1)
 
 
 def majority_rate(y: np.ndarray) -> float:
@@ -104,34 +156,40 @@ def effective_units(layers: Layers, x: np.ndarray, activation: str, *,
         ValueError: unknown activation.
     """
     check_activation(activation)
+    return [int(c) for c in _effective(stack([layers]), x, activation, share)[0]]
+
+
+def _effective(st: Layers, x: np.ndarray, activation: str, share: float) -> np.ndarray:
     if activation in HOMOGENEOUS:
-        layers = normalise_scales(layers)  # rescaled copies of a unit then have equal weights
-    hidden, _ = forward(layers, x, activation)
+        st = normalise_scales(st)  # rescaled copies of a unit then have equal weights
+    hidden, _ = forward(st, x, activation)
     counts = []
     for layer, h in enumerate(hidden):
-        contributions = _merged_contributions(layers, layer, h.std(axis=0), activation in ODD)
-        top = float(np.max(contributions, initial=0.0))
-        counts.append(int(np.sum(contributions > share * top)) if top > 0 else 0)
-    return counts
+        contributions = _merged_contributions(st, layer, h.std(axis=1), activation in ODD)
+        top = np.max(contributions, axis=1, keepdims=True)
+        counts.append(np.where(top[:, 0] > 0, np.sum(contributions > share * top, axis=1), 0))
+    return np.stack(counts, axis=1)
 
 
-def _merged_contributions(layers: Layers, layer: int, spread: np.ndarray,
+def _merged_contributions(st: Layers, layer: int, spread: np.ndarray,
                           signed: bool) -> np.ndarray:
-    """‖Σ_k s_k v_k‖ · std(h_j) per group of units with equal incoming weights (up to sign)."""
-    rows, outgoing = incoming(layers, layer), layers[layer + 1][0]
-    tol = SYMMETRY_RTOL * max(1.0, float(np.max(np.linalg.norm(rows, axis=1), initial=0.0)))
-    left = np.ones(len(rows), dtype=bool)
-    out = []
-    for j in range(len(rows)):
-        if not left[j]:
-            continue
-        plus = left & (np.linalg.norm(rows - rows[j], axis=1) <= tol)
-        minus = left & ~plus & (np.linalg.norm(rows + rows[j], axis=1) <= tol) if signed else \
-            np.zeros_like(plus)
-        merged = outgoing[plus].sum(axis=0) - outgoing[minus].sum(axis=0)
-        out.append(float(np.linalg.norm(merged)) * float(spread[j]))
+    """Per net and unit j heading a group of units with equal incoming weights (up to sign):
+    ‖Σ_k s_k v_k‖ · std(h_j); zero for units merged into an earlier one. Shape (N, H)."""
+    rows, outgoing = incoming(st, layer), st[layer + 1][0]
+    tol = SYMMETRY_RTOL * np.maximum(1.0, np.max(np.linalg.norm(rows, axis=-1), axis=1))
+    bound = (tol**2)[:, None, None]
+    same = np.sum((rows[:, :, None] - rows[:, None]) ** 2, axis=-1) <= bound
+    opposite = np.sum((rows[:, :, None] + rows[:, None]) ** 2, axis=-1) <= bound
+    opposite &= signed & ~same
+    left = np.ones(spread.shape, dtype=bool)
+    out = np.zeros(spread.shape)
+    for j in range(spread.shape[1]):
+        active = left[:, j:j + 1]
+        plus, minus = left & same[:, j] & active, left & opposite[:, j] & active
+        merged = np.einsum("nh,nho->no", plus.astype(float) - minus, outgoing)
+        out[:, j] = np.linalg.norm(merged, axis=-1) * spread[:, j] * active[:, 0]
         left &= ~(plus | minus)
-    return np.array(out)
+    return out
 
 
 def tail_change(curve: Sequence[float | None], *, share: float = TAIL_SHARE,

@@ -8,6 +8,7 @@ Bootstraps are vectorised (one (n_boot, n) index draw) and deterministic: they d
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -61,13 +62,33 @@ def bootstrap_means(values: np.ndarray, n_boot: int, seed: Seed = 0) -> np.ndarr
     Returns:
         Shape (n_boot,) or (n_boot, k).
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     values = np.asarray(values, dtype=np.float64)
     n = values.shape[0]
-    rows = max(1, _CHUNK // max(1, n))
-    parts = [values[rng.integers(0, n, size=(min(rows, n_boot - start), n))].mean(axis=1)
-             for start in range(0, n_boot, rows)]
-    return np.concatenate(parts)
+    if isinstance(seed, np.random.Generator) or n_boot * n > _CHUNK:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rows = max(1, _CHUNK // max(1, n))
+        return np.concatenate([_counts(rng, min(rows, n_boot - start), n) @ values / n
+                               for start in range(0, n_boot, rows)])
+    return _cached_counts(seed, n_boot, n) @ values / n
+
+
+def _counts(rng: np.random.Generator, n_boot: int, n: int) -> np.ndarray:
+    """How often each of n rows is drawn in each of n_boot resamples, shape (n_boot, n).
+
+    A resample's mean is then one row of a matrix product, which is much faster than
+    gathering and averaging the drawn values.
+    """
+    drawn = rng.integers(0, n, size=(n_boot, n))
+    flat = (drawn + n * np.arange(n_boot)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_counts(seed: int, n_boot: int, n: int) -> np.ndarray:
+    # A sweep's groups mostly share their seed count: their resamples are drawn once.
+    counts = _counts(np.random.default_rng(seed), n_boot, n)
+    counts.flags.writeable = False
+    return counts
 
 
 def _interval(means: np.ndarray, level: float) -> tuple[float, float]:
