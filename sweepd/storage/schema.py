@@ -26,8 +26,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 import migrations
-from sweepd.errors import SchemaOutOfDate
-from sweepd.storage.database import create_engine, sqlite_file, unit_of_work, writer
+from sweepd.errors import SchemaOutOfDate, Unavailable
+from sweepd.storage.database import create_engine, sqlite_file, translate_errors, writer
 from sweepd.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,12 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None for an empty (never migrated) database."""
-    with engine.connect() as connection:
+    """The revision the database is at, or None for an empty (never migrated) database.
+
+    Raises:
+        sweepd.errors.Unavailable: the database cannot be reached.
+    """
+    with translate_errors(), engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -81,8 +85,12 @@ def migrate(url: str) -> None:
 
 
 def migrate_engine(engine: Engine) -> None:
-    """Upgrade the database behind `engine` to the head revision, under the migration lock."""
-    with _migration_lock(engine):
+    """Upgrade the database behind `engine` to the head revision, under the migration lock.
+
+    Raises:
+        sweepd.errors.Unavailable: the database cannot be reached.
+    """
+    with translate_errors(), _migration_lock(engine):
         before = current_revision(engine)
         with writer(engine).begin() as connection:
             config = alembic_config()
@@ -98,6 +106,7 @@ def verify_schema(engine: Engine) -> None:
 
     Raises:
         SchemaOutOfDate: with the revisions found and expected, and the command to run.
+        sweepd.errors.Unavailable: the database cannot be reached.
     """
     current, head = current_revision(engine), head_revision()
     if current == head:
@@ -134,8 +143,6 @@ def open_store(url: str, *, auto_migrate: bool) -> Store:
     """
     engine = create_engine(url)
     try:
-        with unit_of_work(engine) as session:  # reach the database once, with translated errors
-            session.execute(text("SELECT 1"))
         if auto_migrate:
             migrate_engine(engine)
         else:
@@ -162,8 +169,11 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
+    try:
+        handle = path.open("a+")
+    except OSError as err:
+        raise Unavailable(f"the database is unavailable: cannot open {path}: {err}") from err
+    with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield

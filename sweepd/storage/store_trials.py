@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -141,5 +141,7 @@ def _after(cursor: tuple[datetime, int] | None) -> list[Any]:
     if cursor is None:
         return []
     when, trial_id = cursor
+    if when.tzinfo is None:  # a cursor parsed from a client's event id may have lost its zone
+        when = when.replace(tzinfo=timezone.utc)
     return [or_(SqlTrial.finished_at > when,
                 and_(SqlTrial.finished_at == when, SqlTrial.id > trial_id))]

@@ -18,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from sweepd.errors import SchemaOutOfDate
+from sweepd.errors import SchemaOutOfDate, Unavailable
 from sweepd.storage import schema
 from sweepd.storage.database import create_engine, writer
 from sweepd.storage.models import Base
@@ -133,6 +133,20 @@ def test_open_store_migrates_an_empty_database_when_asked(tmp_path: Path) -> Non
         verify_schema(store.engine)
     finally:
         store.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def unreachable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        (tmp_path / "not-a-directory").write_text("")
+        return f"sqlite:///{tmp_path / 'not-a-directory' / 'sweepd.db'}"
+    return "postgresql://postgres@127.0.0.1:1/sweepd"  # nothing listens on port 1
+
+
+def test_open_store_on_an_unreachable_database_raises_unavailable(unreachable_url: str) -> None:
+    for auto_migrate in (False, True):
+        with pytest.raises(Unavailable, match="unavailable"):
+            open_store(unreachable_url, auto_migrate=auto_migrate)
 
 
 # -- two processes at once ------------------------------------------------------------------------
