@@ -8,10 +8,10 @@ solved by `scipy.optimize.linear_sum_assignment`. Without odd symmetry the sign 
 
 Deeper nets use weight matching (Ainsworth et al. 2023, "Git Re-Basin", algorithm 1): solve one
 layer's assignment with the others held fixed, layers visited in a seeded random order, until a
-full pass changes nothing; from three starts (see `weight_matching`), keeping the best. Each step is the one-layer problem above
-for that layer's units (incoming weights, bias, outgoing weights against the currently aligned
-B), so signs are handled the same way for odd activations and the objective never decreases. It
-is a local optimum, not a certificate.
+full pass changes nothing; from three starts (see `weight_matching`), keeping the best. Each
+step is the one-layer problem above for that layer's units (incoming weights, bias, outgoing
+weights against the currently aligned B), so signs are handled the same way for odd activations
+and the objective never decreases. It is a local optimum, not a certificate.
 
 ReLU and leaky ReLU: both nets are first rescaled to unit-norm incoming weights per unit (the
 rescaling part of the canonical form), so the distance does not depend on the positive rescaling

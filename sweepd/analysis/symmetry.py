@@ -102,4 +102,5 @@ def _dtype_of(net: Net) -> np.dtype:
     values = net.values() if hasattr(net, "values") else [k for k, _ in net]
     first = next(iter(values), None)
     dtype = getattr(first, "dtype", None)
-    return dtype if dtype is not None and np.issubdtype(dtype, np.floating) else np.dtype(np.float32)
+    floating = dtype is not None and np.issubdtype(dtype, np.floating)
+    return dtype if floating else np.dtype(np.float32)

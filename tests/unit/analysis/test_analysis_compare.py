@@ -204,6 +204,17 @@ def test_summary_text_answers_in_plain_words(sweep, moons):
     text = summary_text(compare_sweep(sweep.trials, sweep.weights, MODEL, moons))
     assert "glorot_uniform: 5 seeds → 2 distinct solutions modulo symmetry (3 + 2)" in text
     assert "raw weights differ by" in text and "aligned by" in text
-    assert "zeros: 5 seeds (4 with finite weights) → 1 distinct solution modulo symmetry (4)" in text
+    assert ("zeros: 5 seeds (4 with finite weights) → 1 distinct solution modulo symmetry (4)"
+            in text)
     assert "1 diverged" in text and "4 never broke symmetry" in text
     assert "glorot_uniform vs zeros" in text and "Noether" in text
+
+
+def test_compare_sweep_of_no_finished_trial_is_partial_and_empty(build, moons):
+    pending = [build.trial(1, 0, state="pending"), build.trial(2, 0, "zeros", state="running")]
+    comparison = compare_sweep(pending, {}, MODEL, moons)
+    assert comparison.partial and comparison.n_with_result == 0
+    assert [g.n_finished for g in comparison.groups] == [0, 0]
+    assert all(g.solutions is None and g.stats["test_accuracy"].n == 0 for g in comparison.groups)
+    assert comparison.pairs[0].stats.n_pairs == 0
+    assert "no finite weights" in summary_text(comparison)

@@ -127,4 +127,5 @@ def test_linear_cka_rejects_different_point_counts():
 def test_logits_accept_pairs_as_well_as_named_weights(build):
     net = build.random_net(np.random.default_rng(8))
     x = np.ones((2, 2))
-    assert np.array_equal(logits(layers(net), x, "tanh"), logits(from_layers(layers(net)), x, "tanh"))
+    assert np.array_equal(logits(layers(net), x, "tanh"),
+                          logits(from_layers(layers(net)), x, "tanh"))

@@ -66,7 +66,8 @@ def test_paired_always_better_gives_p_one_with_interval_one():
     assert p.p_a_beats_b == 1.0
     assert (p.p_ci_low, p.p_ci_high) == (1.0, 1.0)
     assert p.difference == pytest.approx(0.01)
-    assert p.difference_ci_low == pytest.approx(0.01) and p.difference_ci_high == pytest.approx(0.01)
+    assert (p.difference_ci_low, p.difference_ci_high) == (pytest.approx(0.01),
+                                                           pytest.approx(0.01))
 
 
 def test_paired_symmetric_noise_gives_p_near_one_half():
