@@ -136,7 +136,8 @@ async def _pydantic_invalid(request: Request, exc: ValidationError) -> ProblemRe
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
     title = _phrase(exc.status_code)
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else ""
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else (
+        f"{title}: {request.method} {_cut(request.url.path, 200)}")
     return problem(exc.status_code, title, detail, instance=request.url.path,
                    headers=exc.headers)
 

@@ -59,7 +59,6 @@ def database_text(url: str) -> str:
     return "\n".join(parts)
 
 
-
 def _text(value: Any) -> str:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).decode("latin-1")
@@ -78,7 +77,6 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-
 def open_client(app: FastAPI, user: User | None = None) -> TestClient:
     """A TestClient on the loopback address, authenticated as `user` if given."""
     client = TestClient(app, raise_server_exceptions=False, client=LOOPBACK)
@@ -87,17 +85,16 @@ def open_client(app: FastAPI, user: User | None = None) -> TestClient:
     return client
 
 
-
-def small_spec(name: str = "api-test", *, seeds: int = 3,
-               initializers: tuple[Any, ...] = ("glorot_uniform", "he_normal"),
+def small_spec(name: str = "api-test", *, seeds: Any = 3,
+               initializers: Any = ("glorot_uniform", "he_normal"),
                **changes: Any) -> dict[str, Any]:
-    """A valid spec of `seeds` × `len(initializers)` trials."""
+    """A spec of `seeds` × `len(initializers)` trials; `seeds` as a count, list or range."""
     spec = {
         "name": name,
         "dataset": {"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0},
         "model": {"hidden": [4], "activation": "tanh"},
         "training": {"optimizer": "gd", "learning_rate": 0.5, "steps": 10},
-        "seeds": {"start": 0, "count": seeds},
+        "seeds": {"start": 0, "count": seeds} if isinstance(seeds, int) else seeds,
         "initializers": list(initializers),
         "store": {"curve_every": 5},
     }
@@ -139,7 +136,6 @@ def finish_trials(store: Store, max_trials: int = 10_000) -> list[int]:
     fenced = store.record_results(items)
     assert not fenced.rejected
     return fenced.accepted
-
 
 
 def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str | None, str]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api_support import User, open_client, table_counts, table_names
+from tests.integration.api.api_support import User, open_client, table_counts, table_names
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from api_support import BACKENDS, finish_trials, small_spec
+from tests.integration.api.api_support import BACKENDS, finish_trials, small_spec
 from safetensors.numpy import load as load_safetensors
 
 from sweepd import weights

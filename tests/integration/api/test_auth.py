@@ -1,0 +1,99 @@
+"""Authentication and isolation (invariant 7, issue 6): tokens, revocation, other users' sweeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.api.api_support import database_text, finish_trials, open_client, small_spec
+
+SWEEPS = "/api/v1/sweeps"
+
+
+@pytest.fixture
+def bob_client(app, bob):
+    with open_client(app, bob) as client:
+        yield client
+
+
+def assert_unauthorized(response):
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Bearer swd_not-a-real-token"},
+    {"Authorization": "Bearer "},
+    {"Authorization": "Basic YWxpY2U6c2VjcmV0"},
+    {"Authorization": "Bearer " + "x" * 5000},
+])
+def test_request_without_valid_token_is_401(anonymous, counts, headers):
+    before = counts()
+    assert_unauthorized(anonymous.get(SWEEPS, headers=headers))
+    assert_unauthorized(anonymous.post(SWEEPS, json=small_spec(), headers=headers))
+    assert counts() == before
+
+
+def test_request_with_revoked_token_is_401(client, store, alice):
+    assert client.get(SWEEPS).status_code == 200
+    store.revoke_token(alice.token_id)
+    assert_unauthorized(client.get(SWEEPS))
+
+
+def test_submit_sweep_unauthenticated_is_401_before_reading_body(anonymous, counts):
+    before = counts()
+    response = anonymous.post(SWEEPS, content=b"{not json", headers={
+        "Content-Type": "application/json"})
+    assert_unauthorized(response)
+    assert counts() == before
+
+
+def test_request_with_token_cookie_is_authenticated(anonymous, alice):
+    anonymous.cookies.set("sweepd_token", alice.token)
+    response = anonymous.post(SWEEPS, json=small_spec())
+    assert response.status_code == 201
+    assert anonymous.get(SWEEPS).json()["total"] == 1
+
+
+def test_list_sweeps_shows_only_own(client, bob_client):
+    client.post(SWEEPS, json=small_spec("alice's"))
+    bob_client.post(SWEEPS, json=small_spec("bob's"))
+    assert [s["name"] for s in client.get(SWEEPS).json()["items"]] == ["alice's"]
+    assert [s["name"] for s in bob_client.get(SWEEPS).json()["items"]] == ["bob's"]
+
+
+def test_other_users_sweep_is_404(client, bob_client, store, counts):
+    sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
+    trial_id = finish_trials(store, max_trials=1)[0]
+    base = f"{SWEEPS}/{sweep_id}"
+    before = counts()
+    for path in (base, f"{base}/trials", f"{base}/trials/{trial_id}",
+                 f"{base}/trials/{trial_id}/weights", f"{base}/events"):
+        response = bob_client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+        if not path.endswith("/events"):  # the owner's stream would follow the running sweep
+            assert client.get(path).status_code == 200, path
+    assert bob_client.post(f"{base}/cancel").status_code == 404
+    assert client.get(base).json()["state"] == "running"
+    assert counts() == before
+
+
+def test_same_idempotency_key_for_two_users_stores_two_sweeps(client, bob_client):
+    headers = {"Idempotency-Key": "shared-key"}
+    mine = client.post(SWEEPS, json=small_spec(), headers=headers)
+    theirs = bob_client.post(SWEEPS, json=small_spec(seeds=2), headers=headers)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+def test_raw_token_is_stored_nowhere(client, alice, bob, db_url):
+    client.post(SWEEPS, json=small_spec(), headers={"Idempotency-Key": "k1"})
+    client.get(SWEEPS)
+    text = database_text(db_url)
+    assert alice.name in text  # the dump does see the tables' contents
+    for token in (alice.token, bob.token):
+        assert token not in text
+        assert token[len("swd_"):] not in text
