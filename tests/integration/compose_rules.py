@@ -2,8 +2,8 @@
 
 There is no Docker engine on the test machines, so `docker compose config` cannot be the only
 check. `problems(compose)` returns one line per broken rule, each prefixed by the rule's name
-(`entry-point:`, `setting:`, `secret:`, `port:`, `ray-address:`, `depends-on:`, `healthcheck:`,
-`volume:`, `scaling:`, `image:`, `gpu:`); an empty list means the file is consistent with the
+(`entry-point:`, `setting:`, `secret:`, `port:`, `ray-address:`, `ray-auth:`, `depends-on:`,
+`healthcheck:`, `volume:`, `scaling:`, `image:`, `gpu:`); an empty list means the file is consistent with the
 sweepd CLI, the settings class and Ray's `ray start`. test_compose.py mutates copies of the real
 files to show that every rule can fail.
 """
@@ -34,7 +34,7 @@ _URL_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@]*:(?P<password>[^/@]+)@")
 
 def problems(compose: Mapping[str, Any], *, gpu: bool = False) -> list[str]:
     """Every broken rule of a (merged) compose file, one line each; empty when all hold."""
-    rules = [entry_points, settings, secrets, api_port, ray_addresses, dependencies,
+    rules = [entry_points, settings, secrets, api_port, ray_addresses, ray_auth, dependencies,
              healthchecks, volumes, scalable_workers, one_image]
     rules.append(gpu_workers if gpu else cpu_image)
     return [line for rule in rules for line in rule(compose)]
@@ -206,6 +206,26 @@ def _driver_problems(name: str, svc: Mapping[str, Any], env: Mapping[str, str]) 
     # A Ray driver must run on a Ray node (Ray looks for a raylet on the driver's own address).
     if not joins or not serves or joins[0] > serves[0]:
         yield f"ray-address: {name} must join the cluster (`ray start --address`) before sweepd"
+
+
+def _joins_ray(svc: Mapping[str, Any]) -> bool:
+    return any(runs(svc, *p) for p in (("ray", "start"), ("sweepd", "serve"),
+                                      ("sweepd", "dispatcher")))
+
+
+def ray_auth(compose: Mapping[str, Any]) -> Problems:
+    tokens = set()
+    for name, svc in _services(compose).items():
+        if not _joins_ray(svc):
+            continue
+        raw = _raw_env(svc)
+        if raw.get("RAY_AUTH_MODE") != "token":
+            yield f"ray-auth: {name} does not set RAY_AUTH_MODE=token"
+        if "RAY_AUTH_TOKEN" not in raw:
+            yield f"ray-auth: {name} has no RAY_AUTH_TOKEN: it cannot join the cluster"
+        tokens.add(raw.get("RAY_AUTH_TOKEN"))
+    if len(tokens) > 1:
+        yield f"ray-auth: the Ray nodes do not share one token ({len(tokens)} different values)"
 
 
 def _expected_condition(target: Mapping[str, Any]) -> str:

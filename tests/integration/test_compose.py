@@ -34,6 +34,14 @@ def test_validate_compose_file_without_problems():
     assert rules.problems(BASE) == []
 
 
+def test_share_one_ray_token_between_nodes_and_api():
+    services = BASE["services"]
+    tokens = {services[n]["environment"]["RAY_AUTH_TOKEN"] for n in ("ray-head", "ray-worker",
+                                                                     "api")}
+    assert tokens == {"${RAY_AUTH_TOKEN:?set RAY_AUTH_TOKEN (openssl rand -hex 32) in .env}"}
+    assert "RAY_AUTH_TOKEN" not in services["migrate"]["environment"]  # no Ray, no token
+
+
 def test_validate_gpu_override_without_problems():
     assert rules.problems(gpu_compose(), gpu=True) == []
 
@@ -137,6 +145,14 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
                            "ray-address: api must join"),
     "two-heads": (_set("ray-worker", "command", ["ray", "start", "--head", "--block"]),
                   "ray-address: there must be exactly one"),
+    "worker-without-ray-auth": (_env("ray-worker", "RAY_AUTH_MODE", "disabled"),
+                                "ray-auth: ray-worker does not set RAY_AUTH_MODE=token"),
+    "api-without-ray-token": (lambda c: _svc(c, "api")["environment"].pop("RAY_AUTH_TOKEN"),
+                              "ray-auth: api has no RAY_AUTH_TOKEN"),
+    "head-other-token": (_env("ray-head", "RAY_AUTH_TOKEN", "${HEAD_TOKEN:?required}"),
+                         "ray-auth: the Ray nodes do not share one token"),
+    "hard-coded-ray-token": (_env("ray-worker", "RAY_AUTH_TOKEN", "0123abcd"),
+                             "secret: ray-worker: RAY_AUTH_TOKEN"),
     "depends-wrong-condition": (
         lambda c: _svc(c, "api")["depends_on"]["migrate"].__setitem__(
             "condition", "service_started"),
