@@ -21,6 +21,9 @@ import httpx
 import pytest
 
 BIN = Path(sys.executable).parent
+# The test clusters are private to this machine's loopback; Ray's token auth would otherwise
+# pick up a token file left in ~/.ray by some other local cluster and refuse our drivers.
+os.environ["RAY_AUTH_MODE"] = "disabled"
 
 
 def free_port() -> int:

@@ -94,16 +94,14 @@ class Dispatcher:
 
     def status(self) -> dict[str, Any]:
         """Readiness details for `/readyz`."""
-        return {"dispatcher": self._state, "leader": self._leader,
+        ready = "running" if self._state == "running" else "down"
+        return {"dispatcher": ready, "dispatcher_state": self._state, "leader": self._leader,
                 "batches_in_flight": len(self._inflight), "slots": self._slots[0]}
 
     def _run(self) -> None:
-        try:
-            self._connect()
-        except Exception:
-            log.exception("could not connect to Ray")
-            self._state = "error"
-            return
+        while not self._connected():
+            if self._stop.wait(5.0):
+                return
         self._state = "running"
         while not self._stop.is_set():
             try:
@@ -113,6 +111,16 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatch tick failed")
             self._stop.wait(self.settings.poll_seconds)
+
+    def _connected(self) -> bool:
+        try:
+            self._connect()
+            return True
+        except Exception:  # Ray unreachable or refusing us: say so on /readyz, retry
+            log.exception("could not connect to Ray at %s; retrying",
+                          self.settings.ray_address or "a new local cluster")
+            self._state = "error"
+            return False
 
     def _connect(self) -> None:
         if not ray.is_initialized():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from sweepd.settings import load_settings
+from tests.integration.conftest import pg_admin_url, pg_database_factory  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="session")
