@@ -41,7 +41,18 @@ Anywhere:
 Environment: RAY_ADDRESS (default for --address), RAY_PORT (6379), SWEEPD_VENV (where bin/ray
 and bin/sweepd are; default ./.venv, else PATH), SWEEPD_ENV_FILE (a file of KEY=value lines
 sourced first, e.g. SWEEPD_DATABASE_URL=...; keep it readable by the service user only).
+RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (`openssl rand -hex 32`, the same on every machine and
+for the API) turn on Ray's token authentication: nodes and drivers without it are refused.
 EOF
+}
+
+warn_auth() {
+  # Without RAY_AUTH_MODE, Ray decides per process: a head that finds ~/.ray/auth_token turns
+  # authentication on, and a worker elsewhere without that file then cannot join.
+  if [[ -z "${RAY_AUTH_MODE:-}" ]]; then
+    echo "cluster.sh: RAY_AUTH_MODE is not set; set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN" \
+         "on every machine (or RAY_AUTH_MODE=disabled on a trusted network)" >&2
+  fi
 }
 
 die() { echo "cluster.sh: $*" >&2; exit 2; }
@@ -89,6 +100,7 @@ has_option() {
 }
 
 cmd_head() {
+  warn_auth
   parse_node_options "$@"
   has_option --port "${RAY_ARGS[@]}" || RAY_ARGS+=("--port=${RAY_PORT:-6379}")
   has_option --num-cpus "${RAY_ARGS[@]}" || RAY_ARGS+=(--num-cpus=0)
@@ -97,6 +109,7 @@ cmd_head() {
 }
 
 cmd_worker() {
+  warn_auth
   parse_node_options "$@"
   if ! has_option --address "${RAY_ARGS[@]}"; then
     [[ -n "${RAY_ADDRESS:-}" ]] || die "worker needs --address HEAD:PORT (or RAY_ADDRESS)"
@@ -141,6 +154,7 @@ cmd_service() {
   done
   [[ -n "$address" ]] || die "$what needs --address HEAD:PORT (or RAY_ADDRESS)"
   [[ -n "${SWEEPD_DATABASE_URL:-}" ]] || die "set SWEEPD_DATABASE_URL (postgresql://...)"
+  warn_auth
   if ((join)); then
     "$(bin_dir)ray" start --address="$address" --num-cpus=0 --num-gpus=0 --disable-usage-stats
   fi

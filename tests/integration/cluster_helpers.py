@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -64,7 +64,7 @@ def tool_env(**extra: str) -> dict[str, str]:
 # -- processes -------------------------------------------------------------------------------
 
 
-def _proc_table() -> dict[int, tuple[int, int]]:
+def _proc_table(*, zombies: bool = True) -> dict[int, tuple[int, int]]:
     """pid -> (parent pid, start time in clock ticks) for every process we may read."""
     table = {}
     for entry in Path("/proc").iterdir():
@@ -75,7 +75,8 @@ def _proc_table() -> dict[int, tuple[int, int]]:
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2:].split()  # the command name may contain spaces
-        table[int(entry.name)] = (int(fields[1]), int(fields[19]))
+        if zombies or fields[0] != "Z":
+            table[int(entry.name)] = (int(fields[1]), int(fields[19]))
     return table
 
 
@@ -100,6 +101,12 @@ def proctitle(pid: int) -> str:
         return ""
 
 
+def still_running(processes: list[tuple[int, int]]) -> list[int]:
+    """The recorded processes that are still alive (zombies awaiting their reaper excluded)."""
+    table = _proc_table(zombies=False)
+    return [pid for pid, started in processes if table.get(pid, (0, -1))[1] == started]
+
+
 def kill_recorded(processes: list[tuple[int, int]]) -> None:
     """SIGKILL each recorded process that is still the same process (same start time)."""
     table = _proc_table()
@@ -119,6 +126,7 @@ class Node:
     proc: subprocess.Popen
     temp_dir: Path
     log_path: Path
+    killed: list[tuple[int, int]] = field(default_factory=list)
 
     def alive_tree(self) -> list[tuple[int, int]]:
         return descendants(self.proc.pid)
@@ -130,10 +138,14 @@ class Node:
                 if title.startswith("ray::") and any(m in title for m in markers)]
 
     def kill(self) -> int:
-        """Kill the whole node at once, as if its machine died; returns the exit status."""
-        tree = self.alive_tree()
+        """Kill the whole node at once, as if its machine died; returns the exit status.
+
+        `killed` keeps what was hit (the raylet, its agents, its Ray workers), so a test can
+        check that the node is really gone.
+        """
+        self.killed = self.alive_tree()
         os.killpg(self.proc.pid, signal.SIGKILL)
-        kill_recorded(tree)
+        kill_recorded(self.killed)
         return self.proc.wait(timeout=10)
 
     def stop(self) -> None:

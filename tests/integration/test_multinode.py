@@ -11,6 +11,9 @@ a test fails.
 
 from __future__ import annotations
 
+import secrets
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,11 +23,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import LiveServer, free_port
-from tests.integration.cluster_helpers import (SCRIPT, Node, fresh_database, run_tool,
-                                               start_head, start_worker, tool_env,
-                                               wait_for_nodes, wait_until)
+from tests.integration.cluster_helpers import (SCRIPT, Node, fresh_database, libpq_url,
+                                               run_tool, start_head, start_worker,
+                                               still_running, tool_env, wait_for_nodes,
+                                               wait_until)
 
 pytestmark = [pytest.mark.ray, pytest.mark.postgres]
 
@@ -202,7 +207,9 @@ def test_complete_sweep_after_worker_node_killed_mid_sweep(service, workers):
     victim = wait_until(lambda: _victim(service, workers, sweep["id"]), 120,
                         "a batch running on a worker node")
     assert victim.kill() == -9
-    assert victim.alive_tree() == []
+    assert victim.running_tasks(f"sweep{sweep['id']}-", "train_batch") == []
+    assert len(victim.killed) >= 2  # the raylet and at least the batch's worker process
+    wait_until(lambda: not still_running(victim.killed), 10, "the killed node's processes to die")
 
     done = service.wait_finished(sweep["id"], timeout=300)
 
@@ -215,3 +222,65 @@ def test_complete_sweep_after_worker_node_killed_mid_sweep(service, workers):
     # from the surviving node
     assert max(r["attempt"] for r in rows) >= 2
     assert len({r["node"] for r in rows}) == 1
+
+
+# -- the bare-metal script itself ------------------------------------------------------------
+
+
+def test_print_launch_commands_for_every_machine():
+    out = run_tool(["bash", str(SCRIPT), "launch", "--head", "h0", "--workers", "h1 h2",
+                    "--api", "a1", "--dir", "/srv/sweepd", "--dry-run"], tool_env())
+    env = "SWEEPD_ENV_FILE=/etc/sweepd/sweepd.env"
+    assert out.splitlines() == [
+        "ssh h0 cd /srv/sweepd && scripts/cluster.sh head --port 6379",
+        "ssh h1 cd /srv/sweepd && scripts/cluster.sh worker --address h0:6379",
+        "ssh h2 cd /srv/sweepd && scripts/cluster.sh worker --address h0:6379",
+        f"ssh a1 cd /srv/sweepd && {env} scripts/cluster.sh migrate",
+        f"ssh a1 cd /srv/sweepd && {env} nohup scripts/cluster.sh api --address h0:6379 --join"
+        " < /dev/null >> sweepd-api.log 2>&1 &",
+    ]
+
+
+def test_refuse_worker_without_head_address():
+    result = subprocess.run(["bash", str(SCRIPT), "worker", "--num-cpus", "1"], env=tool_env(),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "needs --address" in result.stderr
+
+
+def _db_env(pg_admin_url: str, name: str, **extra: str) -> dict[str, str]:
+    admin = make_url(pg_admin_url)
+    return tool_env(PGHOST=admin.host or "127.0.0.1", PGPORT=str(admin.port or 5432),
+                    PGUSER=admin.username or "postgres", PGPASSWORD=admin.password or "",
+                    SWEEPD_DB_NAME=name, SWEEPD_DB_USER=name, **extra)
+
+
+def _owner_of(pg_admin_url: str, name: str) -> tuple[str, bool] | None:
+    query = """SELECT r.rolname, r.rolcanlogin FROM pg_database d
+                 JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = %s"""
+    with psycopg.connect(libpq_url(pg_admin_url)) as conn:
+        return conn.execute(query, (name,)).fetchone()
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+def test_create_database_and_role_with_cluster_script_idempotently(pg_admin_url):
+    name = f"sweepd_mn_{uuid.uuid4().hex[:12]}"
+    password = secrets.token_hex(12)
+    env = _db_env(pg_admin_url, name, SWEEPD_DB_PASSWORD=password)
+    try:
+        first = run_tool(["bash", str(SCRIPT), "db"], env)
+        again = run_tool(["bash", str(SCRIPT), "db"], env)  # existing role and database: no-op
+        assert _owner_of(pg_admin_url, name) == (name, True)
+        assert f"postgresql://{name}:<password>@" in first and password not in first + again
+    finally:
+        with psycopg.connect(libpq_url(pg_admin_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def test_refuse_database_creation_without_password(pg_admin_url):
+    name = f"sweepd_mn_{uuid.uuid4().hex[:12]}"
+    result = subprocess.run(["bash", str(SCRIPT), "db"], env=_db_env(pg_admin_url, name),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "SWEEPD_DB_PASSWORD" in result.stderr
+    assert _owner_of(pg_admin_url, name) is None
