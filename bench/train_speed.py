@@ -9,10 +9,11 @@ biases. Each contender trains the same run in this process:
   torch loop      nn.Sequential + BCEWithLogitsLoss + autograd + torch.optim.SGD, one trial
   numpy loop      the classic course implementation (float64, manual backprop), one trial
 
-The engine pins torch to one thread (its determinism setting); the torch loop is timed with one
-thread too, and with torch's default thread count for reference.
+The engine pins torch to one thread on CPU (its determinism setting); the torch loop is timed
+with one thread too, so the comparison is per core. With `--device cuda` the engine rows run on
+the GPU (the loops stay on the CPU) and trials/s is the figure to read.
 
-    .venv/bin/python bench/train_speed.py [--steps 10000] [--k 64]
+    .venv/bin/python bench/train_speed.py [--steps 10000] [--k 64] [--device cpu]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sweepd.spec import DatasetSpec, SweepSpec
 DATASET = {"name": "moons", "n_samples": 5000, "noise": 0.2, "test_fraction": 0.0, "seed": 0}
 
 
-def engine_per_trial(k: int, steps: int) -> float:
+def engine_per_trial(k: int, steps: int, device: str = "cpu") -> float:
     """Wall seconds per trial of run_batch on k seeds (includes setup and evaluation)."""
     spec = SweepSpec.model_validate({
         "name": "bench", "dataset": DATASET,
@@ -43,7 +44,7 @@ def engine_per_trial(k: int, steps: int) -> float:
         "initializers": [{"name": "random_normal", "stddev": 0.01}],
     })
     started = time.perf_counter()
-    run_batch(spec.trials())
+    run_batch(spec.trials(), device=device)
     return (time.perf_counter() - started) / k
 
 
@@ -96,24 +97,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--k", type=int, default=64, help="trials in the large batch")
+    parser.add_argument("--device", default="cpu", help="device of the engine rows")
     args = parser.parse_args()
-    default_threads = torch.get_num_threads()
-    engine_per_trial(1, 10)  # warm-up: imports, dataset cache, first-call allocations
+    engine_per_trial(2, 10, args.device)  # warm-up: imports, dataset cache, CUDA context
     rows = [
-        ("engine K=1", engine_per_trial(1, args.steps)),
-        (f"engine K={args.k}", engine_per_trial(args.k, args.steps)),
-        ("torch loop, 1 thread", torch_loop(args.steps, 1)),
-        (f"torch loop, {default_threads} threads", torch_loop(args.steps, default_threads)),
-        ("numpy loop (float64)", numpy_loop(args.steps)),
+        (f"engine K=1 ({args.device})", engine_per_trial(1, args.steps, args.device)),
+        (f"engine K={args.k} ({args.device})", engine_per_trial(args.k, args.steps, args.device)),
+        ("torch loop (cpu, 1 thread)", torch_loop(args.steps, 1)),
+        ("numpy loop (cpu, float64)", numpy_loop(args.steps)),
     ]
-    print(f"# {datetime.date.today()}  {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, torch {torch.__version__}, numpy {np.__version__}")
-    print(f"# seed example, {args.steps} steps; seconds per trial; ratio = torch loop (1 thread)"
-          " / row")
+    print(f"# {datetime.date.today()}  {platform.machine()}, {os.cpu_count()} cores, "
+          f"torch {torch.__version__}, numpy {np.__version__}")
+    print(f"# seed example, {args.steps} steps; per trial; ratio = torch loop / row")
     reference = rows[2][1]
     for name, seconds in rows:
-        print(f"{name:<28} {seconds:9.3f} s   {seconds / args.steps * 1e6:8.1f} us/step"
-              f"   x{reference / seconds:6.2f}")
+        print(f"{name:<30} {seconds:9.3f} s  {seconds / args.steps * 1e6:8.1f} us/step  "
+              f"{1 / seconds:8.2f} trials/s   x{reference / seconds:6.2f}")
 
 
 if __name__ == "__main__":

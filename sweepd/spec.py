@@ -358,6 +358,13 @@ class SweepSpec(_Strict):
     def _bias_shorthand(cls, value: Any) -> Any:
         return _name_to_mapping(value)
 
+    @field_validator("bias_initializer")
+    @classmethod
+    def _bias_is_one_dimensional(cls, value: Any) -> Any:
+        if value is not None and value.name in ("orthogonal", "identity"):
+            raise ValueError(f"{value.name} needs a 2-D kernel and cannot initialize a bias")
+        return value
+
     @field_validator("seeds")
     @classmethod
     def _unique_seeds(cls, value: Any) -> Any:

@@ -3,7 +3,8 @@
 Costs are computed only where they are reported, never every step: at curve points (every
 `curve_every` steps, on the full training set) and over the tail (the last 5 % of steps, at
 least one, averaging the cost of the batch each step trained on — for full-batch gd that is
-the training cost). Everything stays on the device until the loop ends: no per-step sync.
+the training cost). Costs are the data loss only, without the L2 term. Everything stays on
+the device until the loop ends: no per-step sync.
 """
 
 from __future__ import annotations

@@ -62,12 +62,12 @@ RANDOM_CASES = [
 ]
 
 
-def _case_id(value: object) -> str | None:
-    return "-".join(str(v) for v in value.values()) if isinstance(value, dict) else None
+def _case_id(init: dict) -> str:
+    return "-".join(str(v) for v in init.values())
 
 
 @pytest.mark.parametrize(("init", "mean", "std", "kind", "bound"), RANDOM_CASES,
-                         ids=_case_id)
+                         ids=[_case_id(case[0]) for case in RANDOM_CASES])
 def test_make_random_kernel_matches_keras_formula(init: dict, mean: float, std: float,
                                                   kind: str, bound: float | None) -> None:
     x = _draw(init)

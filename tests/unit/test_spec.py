@@ -127,9 +127,10 @@ def test_from_yaml_rejects_a_non_mapping() -> None:
     ({"seeds": []}, ("seeds", "list")),
     ({"seeds": [1, 1]}, ("seeds",)),
     ({"grid": {"training.lr": [0.1]}}, ("grid",)),
+    ({"bias_initializer": "identity"}, ("bias_initializer",)),
 ], ids=["unknown-initializer", "scale-zero", "minval-above-maxval", "unknown-field",
         "unknown-nested-field", "negative-learning-rate", "nan", "inf", "empty-seed-list",
-        "repeated-seed", "unknown-grid-axis"])
+        "repeated-seed", "unknown-grid-axis", "identity-bias"])
 def test_bad_spec_raises_validation_error_naming_the_field(change: dict[str, Any],
                                                            field: tuple) -> None:
     errors = _errors({**BASE, **change})
