@@ -27,7 +27,8 @@ from api.errors import install_error_handlers
 from api.metrics import DispatcherStats, ServiceMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from api.openapi import build_openapi
-from api.routers import events, health, metrics, sweeps, trials
+from api.routers import compare, events, health, metrics, sweeps, trials
+from sweepd.comparisons import ComparisonCache
 from sweepd.settings import Settings
 from sweepd.storage.store import Store
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
     app.state.store = store
     app.state.readiness = readiness
     app.state.replay = replay
+    app.state.comparisons = ComparisonCache()
     app.state.metrics = ServiceMetrics(store, dispatcher_stats)
     install_error_handlers(app)
     _include_routers(app, with_replay=replay is not None)
@@ -84,7 +86,7 @@ def _include_routers(app: FastAPI, *, with_replay: bool) -> None:
     app.include_router(metrics.router)
     # Health under the API prefix as well, for clients that only know the base URL.
     app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
-    for router in (sweeps.router, trials.router, events.router):
+    for router in (sweeps.router, trials.router, events.router, compare.router):
         app.include_router(router, prefix=API_PREFIX)
     if with_replay:
         app.include_router(trials.replay_router, prefix=API_PREFIX)

@@ -172,7 +172,7 @@ class Client:
 
     def compare(self, sweep_id: int, **options: Any) -> Any:
         """The sweep's comparison (statistics, paired tests, solutions modulo symmetry)."""
-        from sweepd.comparison import ComparisonView
+        from sweepd.compare_view import ComparisonView
 
         return ComparisonView(self._request("GET", f"/sweeps/{sweep_id}/compare",
                                             params=options, timeout=300.0))

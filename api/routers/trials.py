@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from api.convert import trial_public, trials_public, weights_json
 from api.deps import DEFAULT_LIMIT, CurrentUser, Limit, Offset, StoreDep, SweepId, TrialId
 from api.openapi import problems
+from sweepd import comparisons
 from sweepd.schemas import TrialPublic, TrialsPublic
 from sweepd.spec import SEED_LIMIT
 from sweepd.storage.records import TrialState
@@ -27,6 +28,8 @@ InitializerFilter = Annotated[str | None, Query(max_length=255, description="Onl
 SeedFilter = Annotated[int | None, Query(ge=0, lt=SEED_LIMIT, description="Only this seed.")]
 Which = Annotated[Literal["final", "initial"], Query(description="The trained weights or "
                                                      "those it started from.")]
+Canonical = Annotated[bool, Query(description="Hidden units in canonical form: sign-flipped "
+                                 "and sorted, so that equivalent solutions look alike.")]
 Format = Annotated[Literal["safetensors", "json"], Query(description="`json`: nested lists.")]
 
 _WEIGHTS_200 = {
@@ -61,10 +64,14 @@ def get_trial(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser,
                        **problems(400)})
 def download_weights(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser, store: StoreDep,
                      which: Which = "final", format: Format = "safetensors",
+                     canonical: Canonical = False,
                      if_none_match: Annotated[str | None, Header(max_length=1024)] = None,
                      ) -> Response:
     """A trial's weights: a safetensors file whose sha256 is in `ETag` and `X-Content-SHA256`."""
-    data, sha256 = store.get_weights(user.id, sweep_id, trial_id, which)
+    if canonical:
+        data, sha256 = comparisons.canonical_weights(store, user.id, sweep_id, trial_id, which)
+    else:
+        data, sha256 = store.get_weights(user.id, sweep_id, trial_id, which)
     if format == "json":
         body = weights_json(data, sha256, max_values=MAX_JSON_WEIGHTS)
         return JSONResponse(body.model_dump(mode="json"), headers={"X-Content-SHA256": sha256})
@@ -72,7 +79,8 @@ def download_weights(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser, st
     if if_none_match is not None and (f'"{sha256}"' in if_none_match
                                       or if_none_match.strip() == "*"):
         return Response(status_code=304, headers=headers)
-    filename = f"sweep-{sweep_id}-trial-{trial_id}-{which}.safetensors"
+    kind = f"{which}-canonical" if canonical else which
+    filename = f"sweep-{sweep_id}-trial-{trial_id}-{kind}.safetensors"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(data, media_type=SAFETENSORS, headers=headers)
 

@@ -1,0 +1,101 @@
+"""The comparison through the service: REST, SDK, CLI, canonical weights and replay."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sweepd.analysis.symmetry import canonical_form
+
+pytestmark = pytest.mark.ray
+
+SEEDS = 6
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, ray_address):
+    """One live service with one finished sweep, shared by the tests of this module."""
+    from tests.conftest import LiveServer, free_port
+
+    data = tmp_path_factory.mktemp("compare")
+    env = {**os.environ, "SWEEPD_DATA_DIR": str(data), "SWEEPD_RAY_ADDRESS": ray_address}
+    server = LiveServer(data_dir=data, env=env, port=free_port()).start()
+    try:
+        client = server.client()
+        sweep = client.submit({
+            "name": "compare",
+            "dataset": {"name": "moons", "n_samples": 400, "noise": 0.2, "seed": 0},
+            "model": {"hidden": [4], "activation": "tanh"},
+            "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": 1500},
+            "seeds": {"count": SEEDS},
+            "initializers": [{"name": "random_normal", "stddev": 0.01}, "glorot_uniform",
+                             "zeros"],
+        }).wait(progress=False, timeout=300)
+        assert sweep.state == "completed"
+        yield server, client, sweep
+    finally:
+        server.stop()
+
+
+def test_compare_sweep_reports_groups_failures_and_solutions(finished):
+    _, _, sweep = finished
+    view = sweep.compare()
+    model = view.model
+    assert not model.partial and model.n_with_result == 3 * SEEDS
+    groups = {g.initializer: g for g in model.groups}
+    assert set(groups) == {"random_normal(stddev=0.01)", "glorot_uniform", "zeros"}
+    assert groups["zeros"].failures.symmetry_never_broken == SEEDS
+    assert groups["glorot_uniform"].failures.symmetry_never_broken == 0
+    sols = groups["glorot_uniform"].solutions
+    assert sols is not None and sum(c.size for c in sols.clusters) == SEEDS
+    assert sols.mean_aligned_distance <= sols.mean_raw_distance
+    assert len(model.pairs) == 3 and all(p.stats.note for p in model.pairs)  # 6 < 29 seeds
+    frames = view.to_pandas()
+    assert len(frames["groups"]) > 0 and len(frames["trials"]) == 3 * SEEDS
+    assert "distinct solution" in view.summary
+
+
+def test_compare_pair_aligns_and_gives_barrier_curves(finished):
+    _, client, sweep = finished
+    trials = client.trials(sweep.id, initializer="glorot_uniform")
+    a, b = trials[0].id, trials[1].id
+    pair = client.compare_pair(sweep.id, a, b)
+    assert pair["aligned_distance"] <= pair["raw_distance"] + 1e-9
+    assert len(pair["barrier_raw"]["alphas"]) == 25
+    assert 0.0 <= pair["disagreement"] <= 1.0
+    assert pair["barrier_aligned"]["barrier"] <= pair["barrier_raw"]["barrier"] + 1e-6
+
+
+def test_download_canonical_weights_equal_local_canonical_form(finished):
+    _, client, sweep = finished
+    trial = client.trials(sweep.id, initializer="glorot_uniform")[2]
+    raw = client.weights(sweep.id, trial.id)
+    canonical = client.weights(sweep.id, trial.id, canonical=True)
+    expected = canonical_form(raw, "tanh")
+    for name, value in expected.items():
+        np.testing.assert_array_equal(canonical[name], value)
+    assert (canonical["layers.1.kernel"] >= 0).all()  # outgoing weights flipped positive
+
+
+def test_replay_trial_matches_stored_weights_bit_for_bit(finished):
+    _, client, sweep = finished
+    trial = client.trials(sweep.id, initializer="random_normal(stddev=0.01)")[0]
+    report = client.replay(sweep.id, trial.id)
+    assert report["matches"] is True
+    assert report["replayed_sha256"] == trial.result.final_sha256
+    assert report["max_abs_diff"] == 0.0
+
+
+def test_cli_compare_prints_tables_and_plain_answer(finished):
+    server, _, sweep = finished
+    env = {**os.environ, "SWEEPD_URL": server.url, "SWEEPD_TOKEN": server.token,
+           "COLUMNS": "200"}
+    out = subprocess.run([sys.executable, "-m", "sweepd", "compare", str(sweep.id)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Distinct solutions modulo symmetry" in out.stdout
+    assert "glorot_uniform" in out.stdout and "distinct solution" in out.stdout
