@@ -10,6 +10,7 @@ not start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -112,10 +113,8 @@ def kill_recorded(processes: list[tuple[int, int]]) -> None:
     table = _proc_table()
     for pid, started in processes:
         if table.get(pid, (0, -1))[1] == started:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @dataclass

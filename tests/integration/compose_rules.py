@@ -3,9 +3,9 @@
 There is no Docker engine on the test machines, so `docker compose config` cannot be the only
 check. `problems(compose)` returns one line per broken rule, each prefixed by the rule's name
 (`entry-point:`, `setting:`, `secret:`, `port:`, `ray-address:`, `ray-auth:`, `depends-on:`,
-`healthcheck:`, `volume:`, `scaling:`, `image:`, `gpu:`); an empty list means the file is consistent with the
-sweepd CLI, the settings class and Ray's `ray start`. test_compose.py mutates copies of the real
-files to show that every rule can fail.
+`healthcheck:`, `volume:`, `scaling:`, `image:`, `gpu:`); an empty list means the file is
+consistent with the sweepd CLI, the settings class and Ray's `ray start`. test_compose.py
+mutates copies of the real files to show that every rule can fail.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import importlib.metadata
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -85,6 +87,41 @@ def test_validate_dockerfiles_and_build_context_without_problems():
     assert rules.dockerignore_problems((ROOT / ".dockerignore").read_text()) == []
     assert rules.base_image((ROOT / "Dockerfile").read_text()) == rules.CPU_BASE
     assert rules.CUDA_BASE.match(rules.base_image((ROOT / "Dockerfile.gpu").read_text()))
+
+
+def _copied_sources(dockerfile: str) -> list[str]:
+    return [w for line in dockerfile.splitlines() if line.split()[:1] == ["COPY"]
+            and "--from" not in line for w in line.split()[1:-1]]
+
+
+def _needed_at_run_time(path) -> bool:
+    """Code, the Alembic environment and the web page's templates and static assets."""
+    parts = path.relative_to(ROOT).parts
+    if not path.is_file() or "__pycache__" in parts:
+        return False
+    return path.suffix == ".py" or parts[0] == "migrations" or (
+        parts[0] == "api" and parts[1:2] in (("templates",), ("static",)))
+
+
+def test_build_wheel_from_image_build_context_with_every_package_file(tmp_path):
+    """What the image installs: a wheel built from only the files the Dockerfile copies."""
+    context = tmp_path / "context"
+    context.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for source in _copied_sources((ROOT / "Dockerfile").read_text()):
+        if (ROOT / source).is_dir():
+            shutil.copytree(ROOT / source, context / source, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / source, context / source)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp_path / "dist"), str(context)],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next((tmp_path / "dist").glob("sweepd-*.whl"))
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    needed = {p.relative_to(ROOT).as_posix() for package in rules.project_packages()
+              for p in (ROOT / package).rglob("*") if _needed_at_run_time(p)}
+    assert "migrations/versions/0001_initial.py" in needed
+    assert needed <= shipped, sorted(needed - shipped)
 
 
 # -- every rule can fail ---------------------------------------------------------------------

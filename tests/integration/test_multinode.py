@@ -109,7 +109,7 @@ def stored_trials(database_url: str, sweep_id: int) -> list[dict[str, Any]]:
     with psycopg.connect(database_url) as conn:
         cursor = conn.execute(query, (sweep_id,))
         names = [c.name for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 # -- the cluster -----------------------------------------------------------------------------
