@@ -1,0 +1,49 @@
+"""Write `schemas/<revision>.sqlite`: a database at the current head, with data in every table.
+
+Run once per released schema revision (`python tests/data/make_schema_fixture.py`) and commit
+the file: `test_schema_upgrades.py` then upgrades every stored revision to the head.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sweepd import weights
+from sweepd.results import TrialResult
+from sweepd.spec import SweepSpec
+from sweepd.storage.records import ResultItem
+from sweepd.storage.schema import head_revision, open_store
+
+import numpy as np
+
+
+def main() -> Path:
+    target = Path(__file__).parent / "schemas" / f"{head_revision()}.sqlite"
+    target.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{target}", auto_migrate=True)
+    user = store.create_user("fixture")
+    store.create_token(user.id, "fixture")
+    spec = SweepSpec.model_validate({
+        "name": "schema fixture", "dataset": {"name": "xor"}, "seeds": {"count": 2},
+        "initializers": ["glorot_uniform", "zeros"], "training": {"steps": 10}})
+    sweep, _ = store.submit_sweep(user.id, spec, idempotency_key="fixture")
+    batches = store.claim_trials(holder="fixture", max_trials=1, max_batch=1, lease_seconds=60)
+    trial = batches[0].trials[0]
+    blob, sha = weights.pack({"layers.0.kernel": np.ones((2, 4), np.float32),
+                              "layers.0.bias": np.zeros(4, np.float32),
+                              "layers.1.kernel": np.ones((4, 1), np.float32),
+                              "layers.1.bias": np.zeros(1, np.float32)})
+    result = TrialResult(cell_key=trial.spec.cell_key, status="ok", train_cost=0.5,
+                         train_accuracy=0.75, test_cost=0.6, test_accuracy=0.7,
+                         train_cost_tail=0.5, steps=10, wall_seconds=0.01, curve_every=5,
+                         curve=[0.7, 0.6, 0.5], final_weights=blob, final_sha256=sha,
+                         environment={"torch": "fixture"})
+    store.record_results([ResultItem(trial_id=trial.trial_id, attempt=trial.attempt,
+                                     result=result, node="fixture", device="cpu")])
+    store.dispose()
+    print(f"wrote {target} (sweep {sweep.id})")
+    return target
+
+
+if __name__ == "__main__":
+    main()

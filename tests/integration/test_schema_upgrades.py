@@ -1,0 +1,44 @@
+"""Every released schema, stored as a SQLite database with data, upgrades to the head intact."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sweepd.errors import SchemaOutOfDate
+from sweepd.storage.schema import current_revision, head_revision, migrate, open_store
+from sweepd.storage.database import create_engine
+
+STORED = sorted((Path(__file__).parent.parent / "data" / "schemas").glob("*.sqlite"))
+
+
+def test_store_a_database_of_the_head_schema():
+    """A new head must come with its stored database (tests/data/make_schema_fixture.py)."""
+    assert head_revision() in {p.stem for p in STORED}
+
+
+@pytest.mark.parametrize("stored", STORED, ids=[p.stem for p in STORED])
+def test_upgrade_stored_schema_to_head_keeps_data(stored: Path, tmp_path: Path):
+    db = tmp_path / stored.name
+    shutil.copy(stored, db)
+    url = f"sqlite:///{db}"
+    engine = create_engine(url)
+    assert current_revision(engine) == stored.stem
+    if stored.stem != head_revision():
+        with pytest.raises(SchemaOutOfDate, match="sweepd migrate"):
+            open_store(url, auto_migrate=False)
+    engine.dispose()
+
+    migrate(url)
+    store = open_store(url, auto_migrate=False)  # at head: no refusal
+    user = store.find_user("fixture")
+    assert user is not None
+    sweeps, total = store.list_sweeps(user.id, limit=10, offset=0)
+    assert total == 1 and sweeps[0].n_trials == 4
+    assert sweeps[0].counts["completed"] == 1
+    done = store.list_trials(user.id, sweeps[0].id, state="completed", limit=10, offset=0)[0]
+    blob, sha = store.get_weights(user.id, sweeps[0].id, done[0].id, "final")
+    assert len(blob) > 0 and done[0].result.final_sha256 == sha
+    store.dispose()
