@@ -41,7 +41,7 @@ class _Batch:
     device: torch.device
     data: datasets.Dataset
     initial: torch.Tensor  # (K, width) on the CPU
-    params: torch.Tensor  # (K, width) on the device, trained in place
+    params: torch.Tensor  # (K, width) on the device, trained in place (on the CPU at the end)
     schedule: Schedule
     full: Workspace = dataclasses.field(init=False)  # the whole training set
 
@@ -87,8 +87,11 @@ def run_batch(trials: list[TrialSpec], device: str | torch.device | None = None,
         trace = train(batch.net, optimizer, _batches(batch), batch.full, batch.schedule,
                       progress)
         metrics = _evaluate(batch)
+        diverged = optimizer.diverged_steps()
+        # One transfer each, not one per trial (matters on a GPU with K in the thousands).
+        trace = Trace(curve=trace.curve.cpu(), tail_sum=trace.tail_sum.cpu())
+        batch.params = batch.params.cpu()
     wall = (time.perf_counter() - started) / len(trials)
-    diverged = optimizer.diverged_steps()
     return [_result(batch, k, trace, metrics, diverged[k], wall, environment)
             for k in range(len(trials))]
 
@@ -165,13 +168,14 @@ class _Metrics:
 def _evaluate(batch: _Batch) -> _Metrics:
     train_cost, train_correct = batch.net.evaluate(batch.full)
     n_train, n_test = len(batch.data.y_train), len(batch.data.y_test)
-    metrics = _Metrics(train_cost.tolist(), (train_correct / n_train).tolist(), None, None)
+    metrics = _Metrics(train_cost.tolist(), [c / n_train for c in train_correct.tolist()],
+                       None, None)
     if n_test:
         ws = batch.workspace(n_test)
         ws.fill(batch.tensor(batch.data.x_test), batch.targets(batch.data.y_test))
         test_cost, test_correct = batch.net.evaluate(ws)
         metrics.test_cost = test_cost.tolist()
-        metrics.test_accuracy = (test_correct / n_test).tolist()
+        metrics.test_accuracy = [c / n_test for c in test_correct.tolist()]
     return metrics
 
 
@@ -220,7 +224,7 @@ def _curve(trace: Trace, k: int, schedule: Schedule, final_cost: float,
 
 def _pack(batch: _Batch, flat: torch.Tensor) -> tuple[bytes, str]:
     layout = batch.net.layout
-    row = flat.detach().to("cpu").unsqueeze(0)
+    row = flat.unsqueeze(0)
     pairs = [(kernel[0].numpy().copy(), bias[0].numpy().copy())
              for kernel, bias in zip(layout.kernels(row), layout.biases(row))]
     return weights.pack(weights.from_layers(pairs))
