@@ -30,7 +30,7 @@ import ray
 from sweepd.errors import Unavailable
 from sweepd.settings import Settings
 from sweepd.storage.records import ClaimedBatch, ResultItem
-from workers import faults
+from workers import cluster, faults
 from workers.tasks import Tracker, train_batch
 
 log = logging.getLogger("sweepd.dispatcher")
@@ -123,10 +123,7 @@ class Dispatcher:
             return False
 
     def _connect(self) -> None:
-        if not ray.is_initialized():
-            ray.init(address=self.settings.ray_address, include_dashboard=False,
-                     logging_level=logging.WARNING, log_to_driver=False,
-                     configure_logging=False)
+        cluster.connect(self.settings)
         self._tracker = Tracker.options(num_cpus=0).remote()
         self._refresh_slots()
         log.info("dispatcher %s connected to Ray: %d batch slots", self.holder, self._slots[0])

@@ -12,6 +12,7 @@ from sweepd import weights
 from sweepd.errors import Conflict
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
+from workers import cluster
 from workers.tasks import Tracker, train_batch
 
 
@@ -37,6 +38,7 @@ class Replayer:
         stored, stored_sha = self.store.get_weights(owner_id, sweep_id, trial_id, "final")
         spec = SweepSpec.model_validate(sweep.spec).trial_for(
             trial.seed, trial.initializer, trial.params)
+        cluster.connect(self.settings)  # an API replica without a dispatcher joins Ray here
         outcome = ray.get(train_batch.options(num_cpus=self.settings.task_cpus).remote(
             uuid.uuid4().hex, [spec], self._get_tracker(), None))
         fresh = outcome["results"][0]
