@@ -19,6 +19,7 @@ from api.deps import (
 from api.limits import check_in_flight
 from api.openapi import SPEC_BODY, problems
 from sweepd.schemas import SweepPublic, SweepsPublic
+from sweepd.trainability import check_trainable
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
 
@@ -34,6 +35,7 @@ def submit_sweep(user: CurrentUser, key: IdempotencyKey, spec: SpecBody, store: 
     With an `Idempotency-Key`, a repeated request with the same body returns the stored sweep
     (200) and the same key with another body is refused (409).
     """
+    check_trainable(spec)
     check_in_flight(store, settings, user.id, spec.n_trials, key)
     record, created = store.submit_sweep(user.id, spec, idempotency_key=key,
                                          body_hash=spec_hash(spec))

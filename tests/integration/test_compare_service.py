@@ -99,3 +99,14 @@ def test_cli_compare_prints_tables_and_plain_answer(finished):
     assert out.returncode == 0, out.stderr
     assert "Distinct solutions modulo symmetry" in out.stdout
     assert "glorot_uniform" in out.stdout and "distinct solution" in out.stdout
+
+
+def test_refuse_sigmoid_output_on_multiclass_dataset_before_storing(finished):
+    server, client, _ = finished
+    before = len(client.list(limit=200))
+    with pytest.raises(Exception) as info:
+        client.submit({"name": "bad", "dataset": {"name": "iris"},
+                       "model": {"hidden": [4], "output": "sigmoid"},
+                       "seeds": [0], "initializers": ["glorot_uniform"]})
+    assert "model.output" in str(info.value) and "422" in str(info.value)
+    assert len(client.list(limit=200)) == before
