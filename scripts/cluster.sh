@@ -2,7 +2,7 @@
 # sweepd on a set of machines without Docker: a Ray head, Ray worker nodes, PostgreSQL and the
 # API, the same topology as docker-compose.yml. Run each command on the machine it is for; every
 # machine needs this checkout with its virtualenv (./scripts/setup.sh), the same Python and Ray
-# versions everywhere (Ray refuses mismatched nodes). docs/scaling-out.md walks through it.
+# versions everywhere (Ray refuses mismatched nodes). the README's "Scaling out" section walks through it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
