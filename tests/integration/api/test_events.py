@@ -1,0 +1,108 @@
+"""Server-Sent Events: progress while a sweep runs, trial completions, the end, and resuming."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+
+from api.routers import events
+from tests.integration.api.api_support import finish_trials, parse_sse, small_spec
+
+SWEEPS = "/api/v1/sweeps"
+
+
+def read_events(client, sweep_id, **headers):
+    response = client.get(f"{SWEEPS}/{sweep_id}/events", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    return [(e, i, json.loads(d)) for e, i, d in parse_sse(iter(response.text.splitlines()))]
+
+
+def test_stream_events_of_finished_sweep_sends_trials_progress_and_end(client, store):
+    sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
+    done = finish_trials(store)
+    events = read_events(client, sweep_id)
+    kinds = [e for e, _, _ in events]
+    assert kinds == ["trial"] * 6 + ["progress", "end"]
+    assert sorted(d["id"] for e, _, d in events if e == "trial") == sorted(done)
+    assert all(d["result"]["test_accuracy"] is not None and "curve" not in d["result"]
+               for e, _, d in events if e == "trial")
+    assert events[-1][2]["state"] == "completed"
+    assert events[-1][2]["counts"]["completed"] == 6
+
+
+def test_stream_events_resumes_after_last_event_id(client, store):
+    sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
+    finish_trials(store)
+    first = [(i, d["id"]) for e, i, d in read_events(client, sweep_id) if e == "trial"]
+    resumed = read_events(client, sweep_id, **{"Last-Event-ID": first[1][0]})
+    assert [d["id"] for e, _, d in resumed if e == "trial"] == [t for _, t in first[2:]]
+
+
+def test_stream_events_ignores_malformed_last_event_id(client, store):
+    sweep_id = client.post(SWEEPS, json=small_spec(seeds=1)).json()["id"]
+    finish_trials(store)
+    events = read_events(client, sweep_id, **{"Last-Event-ID": "not|a-cursor"})
+    assert [e for e, _, _ in events].count("trial") == 2
+
+
+def test_stream_events_of_cancelled_sweep_ends(client):
+    sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
+    client.post(f"{SWEEPS}/{sweep_id}/cancel")
+    events = read_events(client, sweep_id)
+    assert events[-1][0] == "end" and events[-1][2]["state"] == "cancelled"
+
+
+def test_stream_events_delivers_progress_while_sweep_runs(live_url, alice, store):
+    """Over a real socket: the stream reports trials finishing after it opened, then ends."""
+    with httpx.Client(base_url=live_url, headers=alice.headers, timeout=30) as http:
+        sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
+        seen: list[tuple[str, dict]] = []
+        with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
+            assert response.status_code == 200
+            for event, _, data in parse_sse(response.iter_lines()):
+                seen.append((event, json.loads(data)))
+                if len(seen) == 1:  # the stream is open: now trials finish, in two steps
+                    finish_trials(store, max_trials=2)
+                    threading.Timer(1.0, finish_trials, args=(store,)).start()
+    kinds = [e for e, _ in seen]
+    progress = [d for e, d in seen if e == "progress"]
+    assert progress[0]["counts"]["pending"] == 6 and progress[0]["state"] == "pending"
+    assert any(0 < p["counts"]["completed"] < 6 for p in progress)
+    assert progress[-1]["counts"]["completed"] == 6
+    assert kinds.count("trial") == 6 and kinds[-1] == "end"
+
+
+def test_stream_events_stops_polling_when_client_disconnects(live_url, alice, store,
+                                                             monkeypatch):
+    polls = []
+    real_get_sweep = store.get_sweep
+    monkeypatch.setattr(store, "get_sweep", lambda *a, **k: polls.append(1) or
+                        real_get_sweep(*a, **k))
+    with httpx.Client(base_url=live_url, headers=alice.headers, timeout=30) as http:
+        sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
+        with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
+            stream = parse_sse(response.iter_lines())  # held: dropping it would close the stream
+            assert next(stream)[0] == "progress"
+            open_polls = len(polls)
+            while len(polls) < open_polls + 3:  # the stream keeps polling the running sweep
+                time.sleep(0.05)
+        after_close = len(polls)
+        time.sleep(6 * events.POLL_SECONDS)
+        # At most the poll in progress when the client left; a stream left running would add 6.
+        assert len(polls) - after_close <= 2
+        assert http.get(f"{SWEEPS}/{sweep_id}").status_code == 200
+
+
+def test_stream_events_sends_keepalive_comments(live_url, alice, store, monkeypatch):
+    monkeypatch.setattr(events, "KEEPALIVE_SECONDS", 0.0)
+    with httpx.Client(base_url=live_url, headers=alice.headers, timeout=30) as http:
+        sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
+        with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
+            lines = response.iter_lines()
+            assert ": keep-alive" in lines
+            finish_trials(store)
+            assert "event: end" in lines
