@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import sweepd
+from api import web
 from api.errors import install_error_handlers
 from api.metrics import DispatcherStats, ServiceMetrics
 from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -90,6 +91,7 @@ def _include_routers(app: FastAPI, *, with_replay: bool) -> None:
         app.include_router(router, prefix=API_PREFIX)
     if with_replay:
         app.include_router(trials.replay_router, prefix=API_PREFIX)
+    web.install(app)  # the status page: /, /signin, /sweeps/..., /web-api/..., /static/...
 
 
 def _lifespan(hooks: Sequence[Hook]) -> Callable[[FastAPI], Any]:

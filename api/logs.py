@@ -41,7 +41,8 @@ class RequestIdFilter(logging.Filter):
     """Adds `record.request_id` (None outside a request) so formatters can print it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        if getattr(record, "request_id", None) is None:
+            record.request_id = _request_id.get()
         return True
 
 

@@ -73,7 +73,8 @@ class RequestContextMiddleware:
     def _log(self, scope: Scope, status: int, seconds: float) -> None:
         access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, seconds * 1e3,
                         extra={"method": scope["method"], "path": scope["path"],
-                               "status": status, "duration_ms": round(seconds * 1e3, 2)})
+                               "status": status, "duration_ms": round(seconds * 1e3, 2),
+                               "request_id": scope["state"]["request_id"]})
         if self.observe is not None:
             self.observe(scope["method"], status, seconds)
 

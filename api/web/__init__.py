@@ -1,0 +1,27 @@
+"""The web status page (issue 5): sign-in, the sweeps list, a sweep's comparison, a trial.
+
+Served by the app itself and fully offline: templates in `templates/`, scripts and styles in
+`static/`, plotly.js from the installed `plotly` package. `install(app)` adds everything:
+
+    /signin /signout            api.web.auth    the token cookie (HttpOnly, SameSite=Strict)
+    / /sweeps/{id} /sweeps/{id}/trials/{tid}    api.web.pages   HTML, 303 to /signin without it
+    /web-api/...                api.web.data, api.web.live   JSON and SSE for the scripts, 401
+    /static/...                 api.web.assets  fingerprinted, cached, gzip
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.web import assets, auth, data, live, pages
+from api.web.views import FigureCache
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI) -> None:
+    """Add the web page's routes to `app` and the cache its figures use."""
+    app.state.web_figures = FigureCache()
+    app.add_exception_handler(auth.SignInRequired, auth.redirect_to_signin)
+    for router in (auth.router, pages.router, live.router, data.router, assets.router):
+        app.include_router(router)

@@ -1,0 +1,210 @@
+"""The data behind the web page's tables and plots, computed from store records with NumPy.
+
+    group_label      "he_normal [training.learning_rate=0.1]": one initializer at one grid point
+    trial_rows       one flat row per trial for the sortable trial table and the strip plot
+    curve_bands      per group: the mean training-cost curve and the band of the middle 80 %
+    unit_points      per group: every hidden unit's incoming weights, raw and canonical
+    heat_maps        per grid point: the matrix of P(A beats B) from the paired comparisons
+
+Floats are rounded to a few significant digits: the browser draws them, nobody reads the 7th
+digit, and the payload of a 1 500-trial sweep stays small. Non-finite numbers become None
+(JSON has no NaN).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from sweepd import weights
+from sweepd.analysis.models import Comparison
+from sweepd.analysis.symmetry import canonical_form
+from sweepd.storage.records import TrialRecord
+
+BAND = (10.0, 90.0)  # percentiles of the cost band: the middle 80 % of seeds
+MAX_UNIT_POINTS = 12_000  # per panel; beyond it, an even subsample of trials is drawn
+DIGITS = 5
+
+
+def point_label(params: dict[str, Any]) -> str:
+    """A grid point as `axis=value, ...` (empty for a sweep without grid axes)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def group_label(initializer: str, params: dict[str, Any]) -> str:
+    """The display name of one initializer at one grid point (the report's spelling)."""
+    point = point_label(params)
+    return f"{initializer} [{point}]" if point else initializer
+
+
+def rounded(value: float | None, digits: int = DIGITS) -> float | None:
+    """`value` to `digits` significant digits; None for None, NaN and ±inf."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.{digits}g}")
+
+
+def _rounded_list(values: Iterable[float]) -> list[float | None]:
+    return [rounded(float(v)) for v in values]
+
+
+def trial_rows(trials: Sequence[TrialRecord]) -> list[dict[str, Any]]:
+    """One row per trial: identity, state and the result's figures (None before a result)."""
+    return [_row(t) for t in trials]
+
+
+def _row(trial: TrialRecord) -> dict[str, Any]:
+    result = trial.result
+    figures = {k: rounded(getattr(result, k)) if result else None
+               for k in ("test_accuracy", "train_accuracy", "train_cost_tail", "test_cost")}
+    return {
+        "id": trial.id, "seed": trial.seed, "group": group_label(trial.initializer_label,
+                                                                 trial.params),
+        "initializer": trial.initializer_label, "params": trial.params, "state": trial.state,
+        "status": result.status if result else None, **figures,
+        "steps": result.steps if result else None,
+        "wall_seconds": rounded(result.wall_seconds, 3) if result else None,
+        "error": (trial.error or "")[:200] or None,
+    }
+
+
+def curve_bands(trials: Sequence[TrialRecord]) -> list[dict[str, Any]]:
+    """Per group with results: steps, the mean cost curve and its 10th–90th percentile band.
+
+    Points where a trial's cost is not finite (it diverged) are left out of that point's
+    statistics; a point no trial has a finite value for is None.
+    """
+    groups: dict[str, list[TrialRecord]] = {}
+    for trial in trials:
+        if trial.result is not None and trial.result.curve:
+            groups.setdefault(group_label(trial.initializer_label, trial.params), []).append(trial)
+    return [_band(label, members) for label, members in groups.items()]
+
+
+def _band(label: str, members: list[TrialRecord]) -> dict[str, Any]:
+    length = max(len(t.result.curve) for t in members)  # type: ignore[union-attr]
+    matrix = np.full((len(members), length), np.nan)
+    for i, trial in enumerate(members):
+        curve = [np.nan if v is None else v for v in trial.result.curve]  # type: ignore[union-attr]
+        matrix[i, :len(curve)] = curve
+    matrix[~np.isfinite(matrix)] = np.nan
+    every = members[0].result.curve_every  # type: ignore[union-attr]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN point is expected: None
+        mean = np.nanmean(matrix, axis=0)
+        low, high = np.nanpercentile(matrix, BAND, axis=0)
+    return {"group": label, "n": len(members), "steps": [i * every for i in range(length)],
+            "mean": _rounded_list(mean), "low": _rounded_list(low), "high": _rounded_list(high)}
+
+
+def unit_points(finished: Sequence[tuple[TrialRecord, bytes]], activation: str,
+                max_points: int = MAX_UNIT_POINTS) -> dict[str, Any]:
+    """Every first-layer hidden unit's incoming weights, raw and in canonical form.
+
+    Each unit is one point: its (w₁, w₂) for two inputs, (w, bias) for one input, and for more
+    inputs the projection on the first two principal axes of all canonical vectors (the same
+    projection for raw and canonical, so that sign flips stay visible). Equivalent solutions
+    scatter in the raw panel and collapse onto the same few points in the canonical one.
+
+    Args:
+        finished: completed trials with their final weights (safetensors bytes).
+        activation: the sweep's hidden activation (decides the symmetries).
+        max_points: the most points per panel; beyond it an even subsample of trials is shown.
+
+    Returns:
+        `axes` (two labels), `projected`, `n_trials`, `n_shown` and per group the trial ids,
+        unit indices and `raw`/`canonical` coordinates.
+    """
+    units = [u for u in (_units(t, blob, activation) for t, blob in finished) if u is not None]
+    n_trials = len(units)
+    width = units[0][2].shape[0] if units else 1
+    step = max(1, math.ceil(n_trials * width / max_points))
+    shown = units[::step]
+    fan_in = shown[0][2].shape[1] if shown else 2
+    project, axes = _projection(fan_in, [u[3] for u in shown])
+    groups: dict[str, dict[str, Any]] = {}
+    for label, trial_id, raw, canonical in shown:
+        entry = groups.setdefault(label, {"group": label, "trial_ids": [], "units": [],
+                                          "raw": {"x": [], "y": []},
+                                          "canonical": {"x": [], "y": []}})
+        entry["trial_ids"].extend([trial_id] * raw.shape[0])
+        entry["units"].extend(range(1, raw.shape[0] + 1))
+        for key, vectors in (("raw", raw), ("canonical", canonical)):
+            xy = project(vectors)
+            entry[key]["x"].extend(_rounded_list(xy[:, 0]))
+            entry[key]["y"].extend(_rounded_list(xy[:, 1]))
+    return {"axes": axes, "projected": fan_in > 2, "n_trials": n_trials,
+            "n_shown": len(shown), "groups": list(groups.values())}
+
+
+def _units(trial: TrialRecord, blob: bytes,
+           activation: str) -> tuple[str, int, np.ndarray, np.ndarray] | None:
+    """(group, trial id, raw and canonical unit vectors (width × inputs [+ bias])), or None
+    when the weights are not finite (a diverged trial has no meaningful units)."""
+    arrays = weights.unpack(blob)
+    if not all(np.all(np.isfinite(a)) for a in arrays.values()):
+        return None
+    label = group_label(trial.initializer_label, trial.params)
+    return (label, trial.id, _incoming(weights.layers(arrays)),
+            _incoming(weights.layers(canonical_form(arrays, activation))))
+
+
+def _incoming(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    kernel, bias = pairs[0]
+    vectors = np.asarray(kernel, dtype=np.float64).T
+    if vectors.shape[1] == 1:  # one input: the bias is the second coordinate
+        vectors = np.concatenate([vectors, np.asarray(bias, np.float64)[:, None]], axis=1)
+    return vectors
+
+
+def _projection(fan_in: int, canonical: list[np.ndarray]) -> tuple[Any, list[str]]:
+    if fan_in == 1:
+        return (lambda v: v), ["weight from x₁", "bias"]
+    if fan_in == 2:
+        return (lambda v: v), ["weight from x₁", "weight from x₂"]
+    stacked = np.concatenate(canonical) if canonical else np.zeros((1, fan_in))
+    centre = stacked.mean(axis=0)
+    # The principal axes of the canonical vectors: where the distinct solutions differ most.
+    _, _, vt = np.linalg.svd(stacked - centre, full_matrices=False)
+    basis = np.zeros((fan_in, 2))
+    basis[:, :min(2, vt.shape[0])] = vt[:2].T
+    return (lambda v: (v - centre) @ basis), ["principal axis 1", "principal axis 2"]
+
+
+def heat_maps(comparison: Comparison) -> list[dict[str, Any]]:
+    """Per grid point with two initializers or more: P(row beats column) over paired seeds.
+
+    Returns:
+        A list of `{point, initializers, p, low, high, n_pairs}`; `p[i][j]` is the chance
+        that initializer i beats initializer j on the comparison's metric (None on the
+        diagonal and where too few seeds are paired).
+    """
+    maps: dict[str, dict[str, Any]] = {}
+    for group in comparison.groups:
+        point = point_label(group.params)
+        entry = maps.setdefault(point, {"point": point, "initializers": []})
+        entry["initializers"].append(group.initializer)
+    for entry in maps.values():
+        n = len(entry["initializers"])
+        for key in ("p", "low", "high", "n_pairs"):
+            entry[key] = [[None] * n for _ in range(n)]
+    for pair in comparison.pairs:
+        _fill(maps[point_label(pair.params)], pair)
+    return [m for m in maps.values() if len(m["initializers"]) > 1]
+
+
+def _fill(entry: dict[str, Any], pair: Any) -> None:
+    names = entry["initializers"]
+    a, b, s = names.index(pair.initializer_a), names.index(pair.initializer_b), pair.stats
+    entry["n_pairs"][a][b] = entry["n_pairs"][b][a] = s.n_pairs
+    if s.p_a_beats_b is None:
+        return
+    entry["p"][a][b], entry["p"][b][a] = rounded(s.p_a_beats_b, 3), rounded(1 - s.p_a_beats_b, 3)
+    if s.p_ci_low is not None and s.p_ci_high is not None:
+        entry["low"][a][b], entry["high"][a][b] = rounded(s.p_ci_low, 3), rounded(s.p_ci_high, 3)
+        entry["low"][b][a] = rounded(1 - s.p_ci_high, 3)
+        entry["high"][b][a] = rounded(1 - s.p_ci_low, 3)

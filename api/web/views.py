@@ -1,0 +1,176 @@
+"""What the web page shows, read from the store for one owner: the use cases of `api.web.data`.
+
+Every function takes the owner's id and reads through the owner-scoped store calls, so another
+user's sweep or trial is a NotFound (404), as in the JSON API. Figures of a finished sweep never
+change, so they are cached under the sweep's `updated_at`, which moves with every write.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from api.web import boundary, figures, spec_view
+from sweepd import comparisons, weights
+from sweepd.analysis.report import summary_text
+from sweepd.analysis.symmetry import canonical_form
+from sweepd.datasets import Dataset, load
+from sweepd.errors import BadRequest, Conflict, SweepdError
+from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
+from sweepd.storage.records import SweepRecord, TrialRecord
+from sweepd.storage.store import Store
+
+FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})
+MAX_BOUNDARY_TRIALS = 6
+MAX_LISTED_POINTS = 50  # grid points whose groups get a fixed colour and order on the page
+
+
+class FigureCache:
+    """A small thread-safe LRU of finished sweeps' figures, keyed by (kind, sweep, updated_at)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def fetch(self, sweep: SweepRecord, kind: str, compute: Callable[[], Any]) -> Any:
+        """The cached value of `kind` for `sweep`, computed (and kept if final) on a miss."""
+        key = (kind, sweep.id, sweep.updated_at)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        if sweep.state in FINAL_SWEEP_STATES:
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return value
+
+
+def trials_view(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
+    """Every trial of the sweep as a table row, and the cost curves per group as bands."""
+    sweep = store.get_sweep(owner_id, sweep_id)
+    trials, _ = store.list_trials(owner_id, sweep_id, limit=max(sweep.n_trials, 1), offset=0)
+    return {"sweep_id": sweep_id, "state": sweep.state, "rows": figures.trial_rows(trials),
+            "curves": figures.curve_bands(trials)}
+
+
+def units_view(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -> dict[str, Any]:
+    """Hidden units of every completed trial, raw and canonical (see `figures.unit_points`)."""
+    sweep = store.get_sweep(owner_id, sweep_id)
+    activation = SweepSpec.model_validate(sweep.spec).model.activation
+
+    def compute() -> dict[str, Any]:
+        finished = store.sweep_results(owner_id, sweep_id)
+        return {"activation": activation, **figures.unit_points(finished, activation)}
+
+    return cache.fetch(sweep, "units", compute)
+
+
+def comparison_view(store: Store, owner_id: int, sweep_id: int,
+                    cache: comparisons.ComparisonCache) -> dict[str, Any]:
+    """The comparison, its plain-words summary, a display label per group and the heat maps.
+
+    Before any trial has finished there is nothing to compare: `comparison` is None.
+    """
+    sweep = store.get_sweep(owner_id, sweep_id)
+    if sweep.counts.get("completed", 0) == 0:
+        return {"comparison": None, "summary": "", "labels": [], "heat_maps": []}
+    comparison = comparisons.compare_sweep(store, owner_id, sweep_id, cache=cache)
+    # Through pydantic's JSON: a NaN inside becomes null, which the browser can parse.
+    return {"comparison": json.loads(comparison.model_dump_json()),
+            "summary": summary_text(comparison),
+            "labels": [figures.group_label(g.initializer, g.params) for g in comparison.groups],
+            "heat_maps": figures.heat_maps(comparison)}
+
+
+def boundary_view(store: Store, owner_id: int, sweep_id: int,
+                  trial_ids: list[int]) -> dict[str, Any]:
+    """Decision boundaries of the chosen trials, each over its own training points.
+
+    Raises:
+        BadRequest: no trial or too many chosen, or a dataset that is not 2-D.
+        Conflict: a chosen trial has no result yet.
+        NotFound: a trial that is not in the owner's sweep.
+    """
+    if not 1 <= len(trial_ids) <= MAX_BOUNDARY_TRIALS:
+        raise BadRequest(f"choose 1 to {MAX_BOUNDARY_TRIALS} trials (got {len(trial_ids)})")
+    spec = SweepSpec.model_validate(store.get_sweep(owner_id, sweep_id).spec)
+    panels = []
+    for trial_id in dict.fromkeys(trial_ids):
+        trial = store.get_trial(owner_id, sweep_id, trial_id)
+        if trial.result is None:
+            raise Conflict(f"trial {trial_id} has no result yet (state {trial.state})")
+        cell = spec.trial_for(trial.seed, trial.initializer, trial.params)
+        arrays = weights.unpack(store.get_weights(owner_id, sweep_id, trial_id, "final")[0])
+        panels.append(_panel(trial, cell, arrays))
+    return {"sweep_id": sweep_id, "panels": panels}
+
+
+def _panel(trial: TrialRecord, cell: TrialSpec, arrays: dict[str, Any]) -> dict[str, Any]:
+    data = load(cell.dataset)
+    return {"trial_id": trial.id, "seed": trial.seed,
+            "group": figures.group_label(trial.initializer_label, trial.params),
+            "test_accuracy": figures.rounded(trial.result.test_accuracy if trial.result
+                                             else None),
+            "points": boundary.training_points(data),
+            **boundary.boundary_grid(arrays, cell.model.activation, data)}
+
+
+def sweep_dataset(spec: SweepSpec) -> Dataset | None:
+    """The dataset of the sweep's first grid point, or None when it cannot be built here."""
+    cell = spec.trial_for(spec.seed_values[0], spec.initializers[0], spec.grid_points()[0])
+    return _dataset(cell.dataset)
+
+
+def _dataset(dataset: DatasetSpec) -> Dataset | None:
+    try:
+        return load(dataset)
+    except (SweepdError, ValueError):  # the page still renders, without the input width
+        return None
+
+
+def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
+    """The sweep page's server-side part: the record and its spec in words.
+
+    Raises:
+        NotFound: no such sweep for this owner.
+    """
+    sweep = store.get_sweep(owner_id, sweep_id)
+    spec = SweepSpec.model_validate(sweep.spec)
+    data = sweep_dataset(spec)
+    groups = [figures.group_label(initializer_label(init), point)
+              for point in spec.grid_points()[:MAX_LISTED_POINTS] for init in spec.initializers]
+    return {"sweep": sweep, "spec_lines": spec_view.describe_spec(
+                spec, data and data.n_features, data and data.n_classes),
+            "spec_yaml": spec.to_yaml(), "two_d": bool(data and data.n_features == 2),
+            "description": spec.description, "groups": groups,
+            "accuracy_key": "test_accuracy" if spec.dataset.test_fraction else "train_accuracy"}
+
+
+def trial_page(store: Store, owner_id: int, sweep_id: int, trial_id: int) -> dict[str, Any]:
+    """The trial page's server-side part: the trial, its weights as tables, raw and canonical.
+
+    Raises:
+        NotFound: no such trial in the owner's sweep.
+    """
+    sweep = store.get_sweep(owner_id, sweep_id)
+    trial = store.get_trial(owner_id, sweep_id, trial_id)
+    spec = SweepSpec.model_validate(sweep.spec)
+    cell = spec.trial_for(trial.seed, trial.initializer, trial.params)
+    tables: dict[str, Any] = {}
+    if trial.result is not None:
+        raw = weights.unpack(store.get_weights(owner_id, sweep_id, trial_id, "final")[0])
+        activation = cell.model.activation
+        tables = {"raw": spec_view.weight_tables(weights.layers(raw), activation),
+                  "canonical": spec_view.weight_tables(
+                      weights.layers(canonical_form(raw, activation)), activation)}
+    data = _dataset(cell.dataset)
+    return {"sweep": sweep, "trial": trial, "result": trial.result, "tables": tables,
+            "group": figures.group_label(trial.initializer_label, trial.params),
+            "two_d": bool(data and data.n_features == 2), "activation": cell.model.activation}
