@@ -8,6 +8,7 @@ user's sweep is simply not found (404, invariant 7).
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Header, Path, Query, Request
 
@@ -18,6 +19,7 @@ from sweepd.storage.records import UserRecord
 from sweepd.storage.store import Store
 
 TOKEN_COOKIE = "sweepd_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOKEN_CHARS = 512
 # Sweep ids are 32-bit (INTEGER) columns, trial ids 64-bit: larger values could only fail inside
 # the database, so they are refused as invalid input before reaching it.
@@ -41,8 +43,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def request_token(request: Request) -> str | None:
     """The raw token of a request: `Authorization: Bearer <token>`, else the `sweepd_token` cookie.
 
+    A browser attaches the cookie to requests other sites make too, so a cookie-authenticated
+    request that changes something must come from the service's own pages: its `Origin`, when
+    the browser sends one, must be this host (cross-site request forgery).
+
     Raises:
-        Unauthorized: an Authorization header that is not a bearer token.
+        Unauthorized: an Authorization header that is not a bearer token, or a cross-site
+            request that relies on the cookie.
     """
     header = request.headers.get("authorization")
     if header is not None:
@@ -50,7 +57,16 @@ def request_token(request: Request) -> str | None:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("the Authorization header must be 'Bearer <token>'")
         return token.strip()
-    return request.cookies.get(TOKEN_COOKIE) or None
+    cookie = request.cookies.get(TOKEN_COOKIE) or None
+    if cookie is not None and request.method not in SAFE_METHODS and _cross_site(request):
+        raise Unauthorized("a cross-site request cannot use the session cookie; send "
+                           "'Authorization: Bearer <token>'")
+    return cookie
+
+
+def _cross_site(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is not None and urlsplit(origin).netloc != request.headers.get("host")
 
 
 def current_user(request: Request, store: StoreDep) -> UserRecord:

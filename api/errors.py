@@ -154,4 +154,6 @@ def _slug(title: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    # A lone surrogate (legal in a JSON escape) cannot be encoded as UTF-8: escape it.
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 1] + "…"

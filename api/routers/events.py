@@ -40,8 +40,14 @@ RETRY_MS = 2000  # how long an EventSource waits before it reconnects
 FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})
 Cursor = tuple[datetime, int]
 
+# Each event of the stream, as OpenAPI 3.2's `itemSchema` describes server-sent events: `event`
+# names the kind and `data` carries its JSON (SweepProgress for progress/end, TrialPublic).
+_EVENT = {"type": "object", "required": ["data"],
+          "properties": {"event": {"type": "string", "enum": ["progress", "trial", "end"]},
+                         "data": {"type": "string", "contentMediaType": "application/json"},
+                         "id": {"type": "string"}, "retry": {"type": "integer"}}}
 _STREAM_200 = {"description": "A text/event-stream of `progress`, `trial` and `end` events.",
-               "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+               "content": {"text/event-stream": {"itemSchema": _EVENT}}}
 
 
 @router.get("/{sweep_id}/events", response_class=StreamingResponse,

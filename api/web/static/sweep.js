@@ -334,5 +334,5 @@
       end: (p) => { sweepd.renderProgress(id, p); refresh(); },
     }, $("live-note"));
   }
-  refresh().then(() => { document.body.dataset.ready = "true"; });
+  refresh().then(() => { sweepd.markReady(); });
 })();

@@ -69,5 +69,5 @@
   }
 
   wireReplay();
-  Promise.all([loadCurve(), loadBoundary()]).then(() => { document.body.dataset.ready = "true"; });
+  Promise.all([loadCurve(), loadBoundary()]).then(() => { sweepd.markReady(); });
 })();

@@ -57,6 +57,16 @@ def test_request_with_token_cookie_is_authenticated(anonymous, alice):
     assert anonymous.get(SWEEPS).json()["total"] == 1
 
 
+def test_cookie_refused_for_cross_site_submission(anonymous, alice, counts):
+    anonymous.cookies.set("sweepd_token", alice.token)
+    before = counts()
+    response = anonymous.post(SWEEPS, json=small_spec(), headers={"Origin": "https://evil.test"})
+    assert_unauthorized(response)
+    assert counts() == before
+    same_site = anonymous.post(SWEEPS, json=small_spec(), headers={"Origin": "http://testserver"})
+    assert same_site.status_code == 201
+
+
 def test_list_sweeps_shows_only_own(client, bob_client):
     client.post(SWEEPS, json=small_spec("alice's"))
     bob_client.post(SWEEPS, json=small_spec("bob's"))
