@@ -1,0 +1,54 @@
+"""bench/service_vs_tune.py in a tiny configuration, so that the benchmark cannot rot.
+
+It joins the session's Ray cluster (no head of its own), runs 1- to 4-trial sweeps through a real
+`sweepd serve`, the plain-loop and engine contenders, and Ray Tune on one trial when
+`ray[tune]` is installed. Nothing here is timed: speed is measured by hand (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--cores", "2", "--initializers", "1", "--moons-steps", "20", "--moons-seeds", "1",
+        "--overhead-trials", "4", "--compare-seeds", "2", "--compare-steps", "5",
+        "--tune-workloads", "overhead", "--tune-overhead-trials", "1",
+        "--ideal-moons-trials", "1", "--ideal-overhead-trials", "2"]
+
+
+def _tune_installed() -> bool:
+    try:
+        import ray.tune  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.ray
+def test_run_bench_service_vs_tune_tiny_configuration(ray_address: str, tmp_path: Path):
+    figures = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "service_vs_tune.py"), *TINY,
+         "--ray-address", ray_address, "--json", str(figures)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    data = json.loads(figures.read_text())
+    rows = {(r["workload"], r["contender"]): r for r in data["rows"]}
+    tune = {"tune"} if _tune_installed() else set()
+    assert {c for w, c in rows if w == "moons"} == {"ideal", "engine", "service"}
+    assert {c for w, c in rows if w == "overhead"} == {"ideal", "engine", "service", *tune}
+    assert rows[("moons", "service")]["trials"] == 1
+    assert rows[("overhead", "service")]["trials"] == 4
+    assert all(r["trials_per_s"] > 0 for r in data["rows"])
+    # Every service trial was stored with its weights (warm-up 2 + moons 1 + overhead 4 +
+    # compare 2), and the comparison answered on both sweeps.
+    assert data["storage"]["trials_stored"] == 9
+    assert all(s["stored_with_weights"] == s["n_trials"] for s in data["sweeps"].values())
+    assert data["compare"]["large"]["trials"] == 2
+    assert "service/ideal" in done.stdout and "trials/s" in done.stdout
