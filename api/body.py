@@ -130,9 +130,9 @@ def _finite_float(text: str) -> float:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate key {repeated[:MAX_KEY_IN_MESSAGE]!r}")
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:  # json.loads would silently keep the last one
+            raise ValueError(f"duplicate key {key[:MAX_KEY_IN_MESSAGE]!r}")
+        out[key] = value
     return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from sweepd.errors import LimitExceeded
 from sweepd.settings import Settings
-from sweepd.storage.records import FINAL_TRIAL_STATES
 from sweepd.storage.store import Store
 
 IN_FLIGHT_STATES = ("pending", "running")
@@ -36,10 +35,9 @@ def count_in_flight(store: Store, owner_id: int, *,
     total, offset, seen_key = 0, 0, False
     while True:
         sweeps, n_sweeps = store.list_sweeps(owner_id, limit=_PAGE, offset=offset)
-        total += sum(s.counts.get(state, 0) for s in sweeps if s.state not in FINAL_TRIAL_STATES
-                     for state in IN_FLIGHT_STATES)
-        seen_key = seen_key or any(idempotency_key is not None and s.idempotency_key ==
-                                   idempotency_key for s in sweeps)
+        total += sum(s.counts.get(state, 0) for s in sweeps for state in IN_FLIGHT_STATES)
+        if idempotency_key is not None and not seen_key:
+            seen_key = any(s.idempotency_key == idempotency_key for s in sweeps)
         offset += len(sweeps)
         if not sweeps or offset >= n_sweeps:
             return total, seen_key
