@@ -57,7 +57,7 @@ def test_request_with_token_cookie_is_authenticated(anonymous, alice):
     assert anonymous.get(SWEEPS).json()["total"] == 1
 
 
-def test_cookie_refused_for_cross_site_submission(anonymous, alice, counts):
+def test_submit_sweep_cross_site_with_cookie_is_401(anonymous, alice, counts):
     anonymous.cookies.set("sweepd_token", alice.token)
     before = counts()
     response = anonymous.post(SWEEPS, json=small_spec(), headers={"Origin": "https://evil.test"})
@@ -74,7 +74,7 @@ def test_list_sweeps_shows_only_own(client, bob_client):
     assert [s["name"] for s in bob_client.get(SWEEPS).json()["items"]] == ["bob's"]
 
 
-def test_other_users_sweep_is_404(client, bob_client, store, counts):
+def test_read_sweep_of_other_user_is_404(client, bob_client, store, counts):
     sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
     trial_id = finish_trials(store, max_trials=1)[0]
     base = f"{SWEEPS}/{sweep_id}"
@@ -91,7 +91,7 @@ def test_other_users_sweep_is_404(client, bob_client, store, counts):
     assert counts() == before
 
 
-def test_same_idempotency_key_for_two_users_stores_two_sweeps(client, bob_client):
+def test_submit_sweep_same_key_two_users_stores_two(client, bob_client):
     headers = {"Idempotency-Key": "shared-key"}
     mine = client.post(SWEEPS, json=small_spec(), headers=headers)
     theirs = bob_client.post(SWEEPS, json=small_spec(seeds=2), headers=headers)
@@ -99,7 +99,7 @@ def test_same_idempotency_key_for_two_users_stores_two_sweeps(client, bob_client
     assert mine.json()["id"] != theirs.json()["id"]
 
 
-def test_raw_token_is_stored_nowhere(client, alice, bob, db_url):
+def test_store_tokens_never_raw(client, alice, bob, db_url):
     client.post(SWEEPS, json=small_spec(), headers={"Idempotency-Key": "k1"})
     client.get(SWEEPS)
     text = database_text(db_url)

@@ -196,11 +196,11 @@ def test_read_with_invalid_parameter_is_422(client, assert_harmless, path):
     assert body["errors"] and body["errors"][0]["loc"][0] in ("path", "query")
 
 
-def test_unknown_route_is_problem_404(client, assert_harmless):
+def test_get_unknown_route_is_problem_404(client, assert_harmless):
     assert_harmless(client.get("/api/v1/nothing-here"), 404)
 
 
-def test_wrong_method_is_problem_405(client, assert_harmless):
+def test_delete_sweeps_is_problem_405(client, assert_harmless):
     response = client.delete(SWEEPS)
     assert_harmless(response, 405)
     assert response.headers["allow"]

@@ -18,13 +18,13 @@ SWEEPS = "/api/v1/sweeps"
 # -- health ---------------------------------------------------------------------------------------
 
 
-def test_healthz_answers_without_token(anonymous):
+def test_get_healthz_without_token_answers(anonymous):
     for path in ("/healthz", "/api/v1/healthz"):
         response = anonymous.get(path)
         assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def test_readyz_ready_when_database_and_components_answer(make_app, alice):
+def test_get_readyz_components_up_is_ready(make_app, alice):
     app = make_app(readiness=lambda: {"dispatcher": "running", "ray": "connected"})
     with open_client(app) as client:
         response = client.get("/readyz")
@@ -34,7 +34,7 @@ def test_readyz_ready_when_database_and_components_answer(make_app, alice):
 
 
 @pytest.mark.parametrize("report", [{"dispatcher": "down"}, {"ray": "error"}])
-def test_readyz_unavailable_when_component_reports_problem(make_app, report):
+def test_get_readyz_component_down_is_503(make_app, report):
     with open_client(make_app(readiness=lambda: report)) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
@@ -42,7 +42,7 @@ def test_readyz_unavailable_when_component_reports_problem(make_app, report):
     assert response.json()["checks"].items() >= report.items()
 
 
-def test_readyz_unavailable_when_readiness_check_raises(make_app):
+def test_get_readyz_check_raising_is_503(make_app):
     def broken() -> dict:
         raise RuntimeError("executor gone")
 
@@ -52,7 +52,7 @@ def test_readyz_unavailable_when_readiness_check_raises(make_app):
     assert response.json()["checks"] == {"database": "ok", "components": "error"}
 
 
-def test_readyz_unavailable_when_database_is_down(make_app, store, monkeypatch):
+def test_get_readyz_database_down_is_503(make_app, store, monkeypatch):
     def refuse() -> int:
         raise ConnectionError("database unreachable at 10.0.0.7")
 
@@ -67,7 +67,7 @@ def test_readyz_unavailable_when_database_is_down(make_app, store, monkeypatch):
 # -- metrics --------------------------------------------------------------------------------------
 
 
-def test_metrics_served_to_loopback_in_prometheus_format(make_app, store, alice):
+def test_get_metrics_loopback_gives_prometheus_text(make_app, store, alice):
     app = make_app(dispatcher_stats=lambda: {"batches_submitted": 3, "batch_seconds_total": 1.5,
                                              "state": "running"})
     app.state.metrics.retries.inc(2)
@@ -84,20 +84,20 @@ def test_metrics_served_to_loopback_in_prometheus_format(make_app, store, alice)
     assert "sweepd_dispatcher_batch_seconds_total 1.5" in text
 
 
-def test_metrics_refused_to_remote_client(app):
+def test_get_metrics_remote_client_is_403(app):
     with TestClient(app, client=("203.0.113.9", 4000)) as client:
         response = client.get("/metrics")
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_metrics_served_to_remote_client_when_public(make_app):
+def test_get_metrics_remote_client_when_public_answers(make_app):
     app = make_app({"metrics_public": True})
     with TestClient(app, client=("203.0.113.9", 4000)) as client:
         assert client.get("/metrics").status_code == 200
 
 
-def test_metrics_registry_is_per_app(make_app):
+def test_create_app_metrics_registry_per_app(make_app):
     first, second = make_app(), make_app()
     first.state.metrics.retries.inc()
     assert first.state.metrics.registry is not second.state.metrics.registry
@@ -107,7 +107,7 @@ def test_metrics_registry_is_per_app(make_app):
 # -- OpenAPI --------------------------------------------------------------------------------------
 
 
-def test_openapi_documents_spec_body_and_problem_responses(anonymous):
+def test_get_openapi_documents_spec_body_and_problems(anonymous):
     doc = anonymous.get("/openapi.json").json()
     post = doc["paths"]["/api/v1/sweeps"]["post"]
     body = post["requestBody"]["content"]["application/json"]["schema"]
@@ -119,7 +119,7 @@ def test_openapi_documents_spec_body_and_problem_responses(anonymous):
     assert "HTTPValidationError" not in doc["components"]["schemas"]
 
 
-def test_docs_page_served(anonymous):
+def test_get_docs_serves_page(anonymous):
     response = anonymous.get("/docs")
     assert response.status_code == 200 and "swagger" in response.text.lower()
 
@@ -127,7 +127,7 @@ def test_docs_page_served(anonymous):
 # -- request ids, logging, unexpected errors ------------------------------------------------------
 
 
-def test_request_id_echoed_or_generated(client):
+def test_request_id_echoed_or_generated_when_missing(client):
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers[
         "x-request-id"] == "abc-123"
     generated = client.get("/healthz").headers["x-request-id"]
@@ -136,13 +136,13 @@ def test_request_id_echoed_or_generated(client):
     assert hostile != "a b\tc" and len(hostile) == 32
 
 
-def test_problem_body_carries_request_id(client):
+def test_problem_body_has_request_id_and_instance(client):
     response = client.get(f"{SWEEPS}/424242", headers={"X-Request-ID": "req-42"})
     assert response.json()["request_id"] == "req-42"
     assert response.json()["instance"] == f"{SWEEPS}/424242"
 
 
-def test_unexpected_error_is_500_without_internals(client, store, monkeypatch, caplog):
+def test_unexpected_error_gives_500_without_internals(client, store, monkeypatch, caplog):
     def explode(*_args, **_kwargs):
         raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
@@ -159,7 +159,7 @@ def test_unexpected_error_is_500_without_internals(client, store, monkeypatch, c
     assert client.get("/healthz").status_code == 200
 
 
-def test_log_lines_are_json_with_request_id(client, caplog):
+def test_log_request_as_json_with_request_id(client, caplog):
     with caplog.at_level(logging.INFO, logger="api.access"):
         client.get("/healthz", headers={"X-Request-ID": "req-log"})
     record = next(r for r in caplog.records if r.name == "api.access")
@@ -172,7 +172,7 @@ def test_log_lines_are_json_with_request_id(client, caplog):
 # -- lifespan and replay --------------------------------------------------------------------------
 
 
-def test_lifespan_hooks_start_and_stop_in_order(make_app):
+def test_run_lifespan_hooks_in_order(make_app):
     calls: list[str] = []
     hooks = [(lambda: calls.append("start a"), lambda: calls.append("stop a")),
              (lambda: calls.append("start b"), lambda: calls.append("stop b"))]
@@ -182,7 +182,7 @@ def test_lifespan_hooks_start_and_stop_in_order(make_app):
     assert calls == ["start a", "start b", "stop b", "stop a"]
 
 
-def test_replay_route_absent_without_replayer(client, store):
+def test_replay_trial_without_replayer_is_absent(client, store):
     sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
     trial_id = finish_trials(store, max_trials=1)[0]
     response = client.post(f"{SWEEPS}/{sweep_id}/trials/{trial_id}/replay")
@@ -190,7 +190,7 @@ def test_replay_route_absent_without_replayer(client, store):
     assert "replay" not in json.dumps(client.get("/openapi.json").json()["paths"])
 
 
-def test_replay_route_calls_replayer_as_owner(make_app, store, alice):
+def test_replay_trial_calls_replayer_as_owner(make_app, store, alice):
     calls = []
     app = make_app(replay=lambda owner, sweep, trial: calls.append((owner, sweep, trial))
                    or {"matches": True})
