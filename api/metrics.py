@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -38,8 +38,6 @@ class ServiceMetrics:
 
     def __init__(self, store: Store, dispatcher_stats: DispatcherStats | None = None) -> None:
         self.registry = CollectorRegistry()
-        self.trials = Gauge("sweepd_trials", "Trials by state, as set by the dispatcher",
-                            ["state"], registry=self.registry)
         self.batch_duration = Histogram("sweepd_batch_duration_seconds",
                                         "Wall time of one batch of trials on the executor",
                                         buckets=BATCH_BUCKETS, registry=self.registry)
@@ -78,6 +76,11 @@ class _ScrapeCollector(Collector):
             return
         yield GaugeMetricFamily("sweepd_queue_depth", "Pending trials of open sweeps",
                                 value=depth)
+        by_state = GaugeMetricFamily("sweepd_trials_by_state", "Trials of all sweeps by state",
+                                     labels=["state"])
+        for state, n in sorted(self.store.count_trials_by_state().items()):
+            by_state.add_metric([state], n)
+        yield by_state
 
 
 def _counters(stats: Mapping[str, Any]) -> Iterator[Metric]:

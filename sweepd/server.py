@@ -53,6 +53,9 @@ def build_app(settings: Settings, store: Any) -> tuple[Any, Any]:
                      readiness=dispatcher.status if dispatcher else None,
                      replay=replayer.replay,
                      dispatcher_stats=(lambda: vars(dispatcher.stats)) if dispatcher else None)
+    if dispatcher is not None:
+        dispatcher.on_batch_seconds = app.state.metrics.batch_duration.observe
+        dispatcher.on_retries = app.state.metrics.retries.inc
     return app, dispatcher
 
 
@@ -60,12 +63,15 @@ def serve(settings: Settings) -> None:
     """Run the service until SIGINT/SIGTERM."""
     import uvicorn
 
+    from api.logs import configure_logging
+
     store = open_service_store(settings)
     token = bootstrap_admin(store, settings)
     if token:
         print(f"Admin token (shown once, saved to {settings.resolved_token_file}):\n  {token}",
               flush=True)
     app, _ = build_app(settings, store)
+    configure_logging()
     print(f"sweepd serving on {settings.url}  (API docs: {settings.url}/docs)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
                 timeout_graceful_shutdown=5)

@@ -331,7 +331,7 @@ class SweepSpec(_Strict):
     """A seed × initializer (× grid) sweep. See the README for an annotated example."""
 
     name: SafeName
-    description: str = Field("", max_length=10_000)
+    description: str = Field("", max_length=10_000, pattern=r"^[^\x00]*$")
     dataset: DatasetSpec
     model: ModelSpec = Field(default_factory=ModelSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import ray
@@ -77,6 +78,9 @@ class Dispatcher:
         self._slots = (1, 0.0)  # (concurrent batches, GPUs per batch)
         self._due: dict[str, float] = {}
         faults.install(store.engine, settings.fault_dir)
+        # Observers the composition root may set (e.g. Prometheus metrics of the API process).
+        self.on_batch_seconds: Callable[[float], None] = lambda _seconds: None
+        self.on_retries: Callable[[int], None] = lambda _n: None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -189,11 +193,14 @@ class Dispatcher:
             error = _describe(exc)
             log.warning("batch %s (%d trials) failed: %s", batch.batch_id, len(batch.items), error)
             self.store.release_trials(batch.items, error, isolate=len(batch.items) > 1)
+            self.on_retries(len(batch.items))
             return
         finally:
             self._tracker.forget.remote([batch.batch_id])
+        seconds = time.monotonic() - batch.submitted
         self.stats.batches_finished += 1
-        self.stats.batch_seconds_total += time.monotonic() - batch.submitted
+        self.stats.batch_seconds_total += seconds
+        self.on_batch_seconds(seconds)
         items = [ResultItem(trial_id=batch.cells[r.cell_key][0],
                             attempt=batch.cells[r.cell_key][1], result=r,
                             node=outcome["node"], device=outcome["device"])

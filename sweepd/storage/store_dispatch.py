@@ -110,6 +110,12 @@ class DispatchStore(StoreBase):
                      .where(SqlTrial.state == "pending", SqlSweep.state != "cancelled"))
             return int(session.scalar(query) or 0)
 
+    def count_trials_by_state(self) -> dict[str, int]:
+        """Every trial of every sweep, counted by state (for /metrics)."""
+        with self._read() as session:
+            rows = session.execute(select(SqlTrial.state, func.count()).group_by(SqlTrial.state))
+            return {state: int(n) for state, n in rows}
+
     def cancelled_sweep_ids(self, sweep_ids: list[int] | set[int]) -> set[int]:
         """Which of these sweeps are cancelled (the dispatcher stops their tasks)."""
         found: set[int] = set()

@@ -112,6 +112,21 @@ class SweepStore(StoreBase):
             insert_rows(session, SqlTrial.__table__, rows)
             return sweep.id
 
+    def count_in_flight(self, owner_id: int) -> int:
+        """The owner's trials that are pending or running, over all their sweeps (one query)."""
+        with self._read() as session:
+            query = (select(func.count()).select_from(SqlTrial)
+                     .join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id)
+                     .where(SqlSweep.owner_id == owner_id,
+                            SqlTrial.state.in_(("pending", "running"))))
+            return int(session.scalar(query) or 0)
+
+    def find_sweep_by_key(self, owner_id: int, idempotency_key: str) -> int | None:
+        """The id of the owner's sweep stored under this Idempotency-Key, if any."""
+        with self._read() as session:
+            return session.scalar(select(SqlSweep.id).where(
+                SqlSweep.owner_id == owner_id, SqlSweep.idempotency_key == idempotency_key))
+
     def get_sweep(self, owner_id: int, sweep_id: int) -> SweepRecord:
         """A sweep with its counts per trial state and its progress.
 

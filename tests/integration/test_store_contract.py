@@ -628,3 +628,21 @@ def test_record_results_during_a_long_read_never_reports_locked(sqlite_template:
     assert sum(len(f.accepted) for f in outcomes) == 50
     assert scalar(store, "SELECT count(*) FROM results") == 50
     engine.dispose()
+
+
+def test_count_in_flight_counts_only_the_owners_open_trials(store: Store, owner: int) -> None:
+    other = store.create_user("other-in-flight").id
+    store.submit_sweep(owner, make_spec(seeds=3))  # 6 trials
+    store.submit_sweep(other, make_spec(seeds=1))  # 2 trials, not the owner's
+    claimed = claim(store, 1, max_batch=1)
+    assert store.count_in_flight(owner) == 6  # pending and running both count
+    store.record_results([item(claimed[0])])
+    assert store.count_in_flight(owner) + store.count_in_flight(other) == 7
+    assert store.count_trials_by_state() == {"pending": 7, "completed": 1}
+
+
+def test_find_sweep_by_key_is_scoped_to_its_owner(store: Store, owner: int) -> None:
+    sweep, _ = store.submit_sweep(owner, make_spec(), idempotency_key="k-1")
+    other = store.create_user("other-key").id
+    assert store.find_sweep_by_key(owner, "k-1") == sweep.id
+    assert store.find_sweep_by_key(other, "k-1") is None
