@@ -16,9 +16,9 @@ from sweepd.analysis.functional import predict
 from sweepd.datasets import Dataset
 from sweepd.errors import BadRequest
 
-RESOLUTION = 100  # grid cells per axis
+RESOLUTION = 72  # grid cells per axis (drawn smoothed)
 MARGIN = 0.1  # share of the data's range added on each side
-MAX_POINTS = 1_000  # training points drawn over the boundary
+MAX_POINTS = 160  # training points drawn over the boundary (an even sample)
 
 
 def boundary_grid(arrays: dict[str, np.ndarray], activation: str, data: Dataset,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.convert import sweep_public
@@ -27,50 +27,55 @@ from sweepd.errors import Unavailable
 
 router = APIRouter(prefix="/web-api/sweeps", include_in_schema=False)
 
+NO_STORE = {"Cache-Control": "no-store"}
 SameOriginCheck = Annotated[None, Depends(check_same_origin)]
 TrialIds = Annotated[list[int], Query(alias="trial", max_length=views.MAX_BOUNDARY_TRIALS,
                                       description="Trial ids of this sweep.")]
 
 
-def reply(content: Any) -> JSONResponse:
+def reply(content: Any) -> Response:
     """JSON that is never cached: it is one user's data and changes while a sweep runs."""
-    return JSONResponse(content, headers={"Cache-Control": "no-store"})
+    if isinstance(content, bytes):
+        return Response(content, media_type="application/json", headers=NO_STORE)
+    return JSONResponse(content, headers=NO_STORE)
 
 
 @router.get("/{sweep_id}/trials")
-def sweep_trials(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> JSONResponse:
-    return reply(views.trials_view(store, user.id, sweep_id))
+def sweep_trials(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
+                 request: Request) -> Response:
+    return reply(views.trials_json(store, user.id, sweep_id, request.app.state.web_figures))
 
 
 @router.get("/{sweep_id}/comparison")
 def sweep_comparison(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
-                     request: Request) -> JSONResponse:
-    return reply(views.comparison_view(store, user.id, sweep_id,
+                     request: Request) -> Response:
+    return reply(views.comparison_json(store, user.id, sweep_id, request.app.state.web_figures,
                                        request.app.state.comparisons))
 
 
 @router.get("/{sweep_id}/units")
 def sweep_units(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
-                request: Request) -> JSONResponse:
-    return reply(views.units_view(store, user.id, sweep_id, request.app.state.web_figures))
+                request: Request) -> Response:
+    return reply(views.units_json(store, user.id, sweep_id, request.app.state.web_figures))
 
 
 @router.get("/{sweep_id}/boundary")
 def sweep_boundary(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
-                   trial_ids: TrialIds) -> JSONResponse:
+                   trial_ids: TrialIds) -> Response:
     return reply(views.boundary_view(store, user.id, sweep_id, trial_ids))
 
 
 @router.post("/{sweep_id}/cancel")
 def cancel_sweep(sweep_id: SweepId, user: CurrentUser, _origin: SameOriginCheck,
-                 store: StoreDep) -> JSONResponse:
+                 store: StoreDep) -> Response:
     return reply(sweep_public(store.cancel_sweep(user.id, sweep_id)).model_dump(mode="json"))
 
 
 @router.post("/{sweep_id}/trials/{trial_id}/replay")
 def replay_trial(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser,
-                 _origin: SameOriginCheck, request: Request) -> JSONResponse:
+                 _origin: SameOriginCheck, store: StoreDep, request: Request) -> Response:
     """Train the trial again and say whether the weights match (needs the executor)."""
+    store.get_trial(user.id, sweep_id, trial_id)  # another user's trial: 404 before all else
     replay = request.app.state.replay
     if replay is None:
         raise Unavailable("replay needs the service's executor, which this process lacks")

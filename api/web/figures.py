@@ -3,7 +3,6 @@
     group_label      "he_normal [training.learning_rate=0.1]": one initializer at one grid point
     trial_rows       one flat row per trial for the sortable trial table and the strip plot
     curve_bands      per group: the mean training-cost curve and the band of the middle 80 %
-    unit_points      per group: every hidden unit's incoming weights, raw and canonical
     heat_maps        per grid point: the matrix of P(A beats B) from the paired comparisons
 
 Floats are rounded to a few significant digits: the browser draws them, nobody reads the 7th
@@ -20,13 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from sweepd import weights
 from sweepd.analysis.models import Comparison
-from sweepd.analysis.symmetry import canonical_form
 from sweepd.storage.records import TrialRecord
 
 BAND = (10.0, 90.0)  # percentiles of the cost band: the middle 80 % of seeds
-MAX_UNIT_POINTS = 12_000  # per panel; beyond it, an even subsample of trials is drawn
 DIGITS = 5
 
 
@@ -99,80 +95,6 @@ def _band(label: str, members: list[TrialRecord]) -> dict[str, Any]:
         low, high = np.nanpercentile(matrix, BAND, axis=0)
     return {"group": label, "n": len(members), "steps": [i * every for i in range(length)],
             "mean": _rounded_list(mean), "low": _rounded_list(low), "high": _rounded_list(high)}
-
-
-def unit_points(finished: Sequence[tuple[TrialRecord, bytes]], activation: str,
-                max_points: int = MAX_UNIT_POINTS) -> dict[str, Any]:
-    """Every first-layer hidden unit's incoming weights, raw and in canonical form.
-
-    Each unit is one point: its (w₁, w₂) for two inputs, (w, bias) for one input, and for more
-    inputs the projection on the first two principal axes of all canonical vectors (the same
-    projection for raw and canonical, so that sign flips stay visible). Equivalent solutions
-    scatter in the raw panel and collapse onto the same few points in the canonical one.
-
-    Args:
-        finished: completed trials with their final weights (safetensors bytes).
-        activation: the sweep's hidden activation (decides the symmetries).
-        max_points: the most points per panel; beyond it an even subsample of trials is shown.
-
-    Returns:
-        `axes` (two labels), `projected`, `n_trials`, `n_shown` and per group the trial ids,
-        unit indices and `raw`/`canonical` coordinates.
-    """
-    units = [u for u in (_units(t, blob, activation) for t, blob in finished) if u is not None]
-    n_trials = len(units)
-    width = units[0][2].shape[0] if units else 1
-    step = max(1, math.ceil(n_trials * width / max_points))
-    shown = units[::step]
-    fan_in = shown[0][2].shape[1] if shown else 2
-    project, axes = _projection(fan_in, [u[3] for u in shown])
-    groups: dict[str, dict[str, Any]] = {}
-    for label, trial_id, raw, canonical in shown:
-        entry = groups.setdefault(label, {"group": label, "trial_ids": [], "units": [],
-                                          "raw": {"x": [], "y": []},
-                                          "canonical": {"x": [], "y": []}})
-        entry["trial_ids"].extend([trial_id] * raw.shape[0])
-        entry["units"].extend(range(1, raw.shape[0] + 1))
-        for key, vectors in (("raw", raw), ("canonical", canonical)):
-            xy = project(vectors)
-            entry[key]["x"].extend(_rounded_list(xy[:, 0]))
-            entry[key]["y"].extend(_rounded_list(xy[:, 1]))
-    return {"axes": axes, "projected": fan_in > 2, "n_trials": n_trials,
-            "n_shown": len(shown), "groups": list(groups.values())}
-
-
-def _units(trial: TrialRecord, blob: bytes,
-           activation: str) -> tuple[str, int, np.ndarray, np.ndarray] | None:
-    """(group, trial id, raw and canonical unit vectors (width × inputs [+ bias])), or None
-    when the weights are not finite (a diverged trial has no meaningful units)."""
-    arrays = weights.unpack(blob)
-    if not all(np.all(np.isfinite(a)) for a in arrays.values()):
-        return None
-    label = group_label(trial.initializer_label, trial.params)
-    return (label, trial.id, _incoming(weights.layers(arrays)),
-            _incoming(weights.layers(canonical_form(arrays, activation))))
-
-
-def _incoming(pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    kernel, bias = pairs[0]
-    vectors = np.asarray(kernel, dtype=np.float64).T
-    if vectors.shape[1] == 1:  # one input: the bias is the second coordinate
-        vectors = np.concatenate([vectors, np.asarray(bias, np.float64)[:, None]], axis=1)
-    return vectors
-
-
-def _projection(fan_in: int, canonical: list[np.ndarray]) -> tuple[Any, list[str]]:
-    if fan_in == 1:
-        return (lambda v: v), ["weight from x₁", "bias"]
-    if fan_in == 2:
-        return (lambda v: v), ["weight from x₁", "weight from x₂"]
-    stacked = np.concatenate(canonical) if canonical else np.zeros((1, fan_in))
-    centre = stacked.mean(axis=0)
-    # The principal axes of the canonical vectors: where the distinct solutions differ most.
-    _, _, vt = np.linalg.svd(stacked - centre, full_matrices=False)
-    basis = np.zeros((fan_in, 2))
-    basis[:, :min(2, vt.shape[0])] = vt[:2].T
-    return (lambda v: (v - centre) @ basis), ["principal axis 1", "principal axis 2"]
 
 
 def heat_maps(comparison: Comparison) -> list[dict[str, Any]]:

@@ -40,6 +40,14 @@ def describe_spec(spec: SweepSpec, n_features: int | None,
     return lines
 
 
+def headline(spec: SweepSpec, n_features: int | None, n_classes: int | None) -> str:
+    """The spec in one line: `moons · 2 inputs → 4 tanh → 1 sigmoid output · 300 seeds × 5
+    initializers`."""
+    text = (f"{spec.dataset.name} · {_network(spec, n_features, n_classes)} · {spec.n_seeds} "
+            f"seeds × {len(spec.initializers)} initializers")
+    return text + (f" × {spec.n_grid_points} grid points" if spec.grid else "")
+
+
 def _dataset(spec: SweepSpec) -> str:
     d = spec.dataset
     options = [f"{d.n_samples} samples" if d.n_samples else None,

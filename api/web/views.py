@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from api.web import boundary, figures, spec_view
+from api.web import boundary, figures, spec_view, units
 from sweepd import comparisons, weights
 from sweepd.analysis.report import summary_text
 from sweepd.analysis.symmetry import canonical_form
@@ -52,41 +52,57 @@ class FigureCache:
         return value
 
 
-def trials_view(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
+def encode(content: Any) -> bytes:
+    """Compact JSON bytes (NaN refused: the figures turn non-finite numbers into None)."""
+    return json.dumps(content, separators=(",", ":"), allow_nan=False).encode()
+
+
+def trials_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -> bytes:
     """Every trial of the sweep as a table row, and the cost curves per group as bands."""
     sweep = store.get_sweep(owner_id, sweep_id)
-    trials, _ = store.list_trials(owner_id, sweep_id, limit=max(sweep.n_trials, 1), offset=0)
-    return {"sweep_id": sweep_id, "state": sweep.state, "rows": figures.trial_rows(trials),
-            "curves": figures.curve_bands(trials)}
+
+    def compute() -> bytes:
+        trials, _ = store.list_trials(owner_id, sweep_id, limit=max(sweep.n_trials, 1),
+                                      offset=0)
+        return encode({"sweep_id": sweep_id, "state": sweep.state,
+                       "rows": figures.trial_rows(trials), "curves": figures.curve_bands(trials)})
+
+    return cache.fetch(sweep, "trials", compute)
 
 
-def units_view(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -> dict[str, Any]:
-    """Hidden units of every completed trial, raw and canonical (see `figures.unit_points`)."""
+def units_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -> bytes:
+    """Hidden units of every completed trial, raw and canonical (see `api.web.units`)."""
     sweep = store.get_sweep(owner_id, sweep_id)
     activation = SweepSpec.model_validate(sweep.spec).model.activation
 
-    def compute() -> dict[str, Any]:
+    def compute() -> bytes:
         finished = store.sweep_results(owner_id, sweep_id)
-        return {"activation": activation, **figures.unit_points(finished, activation)}
+        return encode({"activation": activation, **units.unit_points(finished, activation)})
 
     return cache.fetch(sweep, "units", compute)
 
 
-def comparison_view(store: Store, owner_id: int, sweep_id: int,
-                    cache: comparisons.ComparisonCache) -> dict[str, Any]:
+def comparison_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache,
+                    comparisons_cache: comparisons.ComparisonCache) -> bytes:
     """The comparison, its plain-words summary, a display label per group and the heat maps.
 
     Before any trial has finished there is nothing to compare: `comparison` is None.
     """
     sweep = store.get_sweep(owner_id, sweep_id)
     if sweep.counts.get("completed", 0) == 0:
-        return {"comparison": None, "summary": "", "labels": [], "heat_maps": []}
-    comparison = comparisons.compare_sweep(store, owner_id, sweep_id, cache=cache)
-    # Through pydantic's JSON: a NaN inside becomes null, which the browser can parse.
-    return {"comparison": json.loads(comparison.model_dump_json()),
-            "summary": summary_text(comparison),
-            "labels": [figures.group_label(g.initializer, g.params) for g in comparison.groups],
-            "heat_maps": figures.heat_maps(comparison)}
+        return encode({"comparison": None, "summary": "", "labels": [], "heat_maps": []})
+
+    def compute() -> bytes:
+        comparison = comparisons.compare_sweep(store, owner_id, sweep_id,
+                                               cache=comparisons_cache)
+        # Through pydantic's JSON: a NaN inside becomes null, which the browser can parse.
+        return encode({"comparison": json.loads(comparison.model_dump_json()),
+                       "summary": summary_text(comparison),
+                       "labels": [figures.group_label(g.initializer, g.params)
+                                  for g in comparison.groups],
+                       "heat_maps": figures.heat_maps(comparison)})
+
+    return cache.fetch(sweep, "comparison", compute)
 
 
 def boundary_view(store: Store, owner_id: int, sweep_id: int,
@@ -146,8 +162,9 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
     data = sweep_dataset(spec)
     groups = [figures.group_label(initializer_label(init), point)
               for point in spec.grid_points()[:MAX_LISTED_POINTS] for init in spec.initializers]
-    return {"sweep": sweep, "spec_lines": spec_view.describe_spec(
-                spec, data and data.n_features, data and data.n_classes),
+    n_features, n_classes = (data.n_features, data.n_classes) if data else (None, None)
+    return {"sweep": sweep, "spec_lines": spec_view.describe_spec(spec, n_features, n_classes),
+            "headline": spec_view.headline(spec, n_features, n_classes),
             "spec_yaml": spec.to_yaml(), "two_d": bool(data and data.n_features == 2),
             "description": spec.description, "groups": groups,
             "accuracy_key": "test_accuracy" if spec.dataset.test_fraction else "train_accuracy"}

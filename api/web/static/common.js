@@ -174,6 +174,11 @@ const sweepd = (() => {
     container.replaceChildren(el("p", { class: kind === "error" ? "alert alert-error" : "plot-empty" }, text));
   }
 
+  /* The words and tables are in (the plots follow): for bench/page_speed.py. */
+  function markFirstScreen() {
+    if (!document.body.dataset.firstMs) document.body.dataset.firstMs = String(Math.round(performance.now()));
+  }
+
   /* Everything the page draws at load is drawn: for tests and bench/page_speed.py. */
   function markReady() {
     document.body.dataset.readyMs = String(Math.round(performance.now()));
@@ -181,6 +186,6 @@ const sweepd = (() => {
   }
 
   localTimes();
-  return { markReady, STATES, FINAL, color, el, fmt, fmtDuration, getJSON, postJSON, renderProgress,
+  return { markReady, markFirstScreen, STATES, FINAL, color, el, fmt, fmtDuration, getJSON, postJSON, renderProgress,
     tickDurations, wireCancelButtons, follow, message, localTimes };
 })();

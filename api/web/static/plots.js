@@ -9,6 +9,7 @@ const plots = (() => {
   const CLASS_COLORS = ["#2166ac", "#d6604d", "#1b7837", "#8073ac", "#e08214", "#35978f",
     "#c51b7d", "#4d4d4d", "#b8860b", "#5aae61"];
   const GRID = "#eceff3";
+  const STRIP_MAX = 150; // trials per group drawn one by one in the accuracy plot
 
   function layout(extra) {
     return Object.assign({
@@ -34,6 +35,8 @@ const plots = (() => {
   }
 
   function draw(div, traces, lay) {
+    // A message may have replaced an earlier plot's elements: start that div afresh.
+    if (div._fullLayout && !div.querySelector(".plot-container")) Plotly.purge(div);
     return Plotly.react(div, traces, layout(lay), CONFIG);
   }
 
@@ -57,17 +60,21 @@ const plots = (() => {
     return [Math.max(lo - pad, -0.02), Math.min(hi + pad, 1.02)];
   }
 
-  /* Accuracy (or any metric) per group over seeds: a box with every trial as a point. */
+  /* Accuracy (or any metric) per group over seeds: a box with every trial as a point; a group
+     of more than STRIP_MAX trials is drawn as a violin (its points would hide each other). */
   function strip(div, rows, key, groups, colorOf, sweepId, title) {
     const traces = groups.map((group) => {
       const members = rows.filter((r) => r.group === group && r[key] !== null);
       const c = colorOf(group);
-      return { type: "box", name: group, y: members.map((r) => r[key]),
-        customdata: members.map((r) => r.id), text: members.map((r) => "seed " + r.seed),
-        boxpoints: "all", jitter: 0.55, pointpos: 0, hoveron: "points",
-        marker: { color: c, size: members.length > 400 ? 4 : 6, opacity: 0.75 },
-        line: { color: c, width: 1.5 }, fillcolor: alpha(c, 0.08),
+      const common = { name: group, y: members.map((r) => r[key]), customdata: members.map((r) => r.id),
+        text: members.map((r) => "seed " + r.seed), line: { color: c, width: 1.5 }, fillcolor: alpha(c, 0.12),
+        marker: { color: c, size: 6, opacity: 0.75 },
         hovertemplate: `trial %{customdata} · %{text}<br>${title} %{y:.4f}<extra>${group}</extra>` };
+      if (members.length > STRIP_MAX) {
+        return { ...common, type: "violin", points: "outliers", box: { visible: true },
+          meanline: { visible: true }, spanmode: "hard", hoveron: "points+kde" };
+      }
+      return { ...common, type: "box", boxpoints: "all", jitter: 0.55, pointpos: 0, hoveron: "points" };
     }).filter((t) => t.y.length);
     return draw(div, traces, { showlegend: false, yaxis: axis(title, { range: shareRange(traces) }),
       xaxis: axis("", { tickangle: groups.length > 4 ? -25 : 0 }) }).then(() => linkPoints(div, sweepId));
@@ -91,22 +98,25 @@ const plots = (() => {
     }
     return draw(div, traces, { xaxis: axis("step"),
       yaxis: axis("training cost", logAxis(positive)),
-      legend: { orientation: "h", y: -0.22 }, margin: { l: 60, r: 16, t: 16, b: 16 } });
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }, margin: { l: 60, r: 16, t: 16, b: 16 } });
   }
 
-  /* Every first-layer hidden unit as a point: raw (left) and canonical (right). */
+  /* Every first-layer hidden unit as a point: raw (left) and canonical (right). A binned
+     point (large sweeps) stands for `count` units: its area grows with the count. */
   function units(div, data, colorOf, sweepId) {
-    const total = data.groups.reduce((n, g) => n + g.raw.x.length, 0);
-    const size = total > 3000 ? 3 : total > 600 ? 4 : 6;
+    const size = data.binned ? 4 : data.n_units > 600 ? 4 : 6;
+    const sizes = (panel) => (data.binned ? panel.count.map((c) => Math.min(size + 2 * Math.sqrt(c - 1), 18)) : size);
     const traces = [];
     for (const g of data.groups) {
-      const common = { type: "scatter", mode: "markers", legendgroup: g.group,
-        marker: { color: colorOf(g.group), size, opacity: 0.65 },
-        customdata: g.trial_ids.map((id, i) => [id, g.units[i]]),
-        hovertemplate: `trial %{customdata[0]}, unit %{customdata[1]}<br>(%{x:.3f}, %{y:.3f})<extra>${g.group}</extra>` };
-      traces.push({ ...common, name: g.group, x: g.raw.x, y: g.raw.y, xaxis: "x", yaxis: "y" });
-      traces.push({ ...common, name: g.group, showlegend: false, x: g.canonical.x, y: g.canonical.y,
-        xaxis: "x2", yaxis: "y2" });
+      for (const [key, n] of [["raw", ""], ["canonical", "2"]]) {
+        const panel = g[key];
+        traces.push({ type: "scatter", mode: "markers", name: g.group, legendgroup: g.group,
+          showlegend: key === "raw", xaxis: "x" + n, yaxis: "y" + n, x: panel.x, y: panel.y,
+          marker: { color: colorOf(g.group), size: sizes(panel), opacity: 0.6, line: { width: 0 } },
+          customdata: panel.trial_ids.map((tid, i) => [tid, panel.units[i], panel.count[i]]),
+          hovertemplate: (data.binned ? "%{customdata[2]} unit(s), e.g. " : "") +
+            `trial %{customdata[0]}, unit %{customdata[1]}<br>(%{x:.3f}, %{y:.3f})<extra>${g.group}</extra>` });
+      }
     }
     const [ax, ay] = data.axes;
     const title = (text, x) => ({ text: `<b>${text}</b>`, x, y: 1.0, xref: "paper", yref: "paper",
@@ -140,34 +150,61 @@ const plots = (() => {
       plot_bgcolor: "rgba(0,0,0,0)" });
   }
 
-  /* A decision boundary: predicted class over the plane, training points on top. */
-  function boundary(div, panel, title) {
-    const k = Math.max(panel.points.n_classes, 2);
+  function classScale(k) {
     const scale = [];
     for (let i = 0; i < k; i++) {
       const c = alpha(CLASS_COLORS[i % CLASS_COLORS.length], 0.28);
       scale.push([i / k, c], [(i + 1) / k, c]);
     }
+    return scale;
+  }
+
+  /* One panel's traces on axes `n`: predicted class over the plane, training points on top. */
+  function boundaryTraces(panel, n) {
+    const k = Math.max(panel.points.n_classes, 2);
+    const axes = { xaxis: "x" + (n > 1 ? n : ""), yaxis: "y" + (n > 1 ? n : "") };
     const traces = [];
     if (panel.z) {
       traces.push({ type: "heatmap", x: panel.x, y: panel.y, z: panel.z, zmin: -0.5, zmax: k - 0.5,
-        colorscale: scale, showscale: false, hoverinfo: "skip", zsmooth: false });
+        colorscale: classScale(k), showscale: false, hoverinfo: "skip", zsmooth: "fast", ...axes });
     }
     for (let c = 0; c < k; c++) {
       const idx = panel.points.label.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
-      traces.push({ type: "scatter", mode: "markers", name: "class " + c,
+      traces.push({ type: "scatter", mode: "markers", name: "class " + c, ...axes,
         x: idx.map((i) => panel.points.x[i]), y: idx.map((i) => panel.points.y[i]),
         marker: { color: CLASS_COLORS[c % CLASS_COLORS.length], size: 5, line: { width: 0.5, color: "#fff" } },
         hovertemplate: `class ${c} (%{x:.2f}, %{y:.2f})<extra></extra>` });
     }
-    return draw(div, traces, {
-      showlegend: false, margin: { l: 40, r: 12, t: title ? 40 : 12, b: 36 },
-      title: title ? { text: title, font: { size: 12 } } : undefined,
-      // Equal scales, shrinking the plot area rather than padding the ranges with blank space.
-      xaxis: axis("x₁", { range: [panel.x[0], panel.x[panel.x.length - 1]], showgrid: false,
-        zeroline: false, constrain: "domain" }),
-      yaxis: axis("x₂", { range: [panel.y[0], panel.y[panel.y.length - 1]], showgrid: false,
-        zeroline: false, scaleanchor: "x", constrain: "domain" }) });
+    return traces;
+  }
+
+  /* Decision boundaries side by side, in one figure (one layout pass for all panels). */
+  function boundaries(div, panels, titles) {
+    const columns = Math.max(1, Math.min(panels.length, Math.floor((div.clientWidth || 1000) / 260)));
+    const rows = Math.ceil(panels.length / columns);
+    const gap = 0.06;
+    const width = (1 - gap * (columns - 1)) / columns;
+    const height = (1 - 0.1 * (rows - 1)) / rows;
+    const lay = { showlegend: false, height: 310 * rows, margin: { l: 36, r: 8, t: 36, b: 30 },
+      annotations: [] };
+    const traces = [];
+    panels.forEach((panel, i) => {
+      const n = i + 1, suffix = n > 1 ? n : "";
+      const col = i % columns, row = Math.floor(i / columns);
+      const x0 = col * (width + gap), y1 = 1 - row * (height + 0.1);
+      traces.push(...boundaryTraces(panel, n));
+      // Equal scales, shrinking the panel rather than padding its ranges with blank space.
+      lay["xaxis" + suffix] = axis("", { domain: [x0, x0 + width], anchor: "y" + suffix, showgrid: false,
+        zeroline: false, constrain: "domain", range: [panel.x[0], panel.x[panel.x.length - 1]] });
+      lay["yaxis" + suffix] = axis("", { domain: [y1 - height, y1], anchor: "x" + suffix, showgrid: false,
+        zeroline: false, constrain: "domain", scaleanchor: "x" + suffix,
+        range: [panel.y[0], panel.y[panel.y.length - 1]] });
+      if (titles[i]) {
+        lay.annotations.push({ text: titles[i], x: x0 + width / 2, y: y1, xref: "paper", yref: "paper",
+          xanchor: "center", yanchor: "bottom", showarrow: false, font: { size: 11 } });
+      }
+    });
+    return draw(div, traces, lay);
   }
 
   /* One trial's training cost. */
@@ -179,5 +216,5 @@ const plots = (() => {
       showlegend: false });
   }
 
-  return { strip, bands, units, heat, boundary, curve };
+  return { strip, bands, units, heat, boundaries, curve };
 })();

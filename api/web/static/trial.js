@@ -26,7 +26,7 @@
     if (!div || root.dataset.twoD !== "true") return;
     try {
       const data = await sweepd.getJSON(`/web-api/sweeps/${sweepId}/boundary?trial=${trialId}`);
-      await plots.boundary(div, data.panels[0], "");
+      await plots.boundaries(div, data.panels, [""]);
     } catch (error) {
       sweepd.message(div, "The boundary could not be drawn: " + error.message, "error");
     }
