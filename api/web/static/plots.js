@@ -29,9 +29,24 @@ const plots = (() => {
     return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${a})`;
   }
 
-  /* Costs span decades: a log axis labelled at 1, 2 and 5 of each decade. */
-  function logAxis(positive) {
-    return positive ? { type: "log", dtick: "D2" } : { type: "linear" };
+  /* Costs span decades: a log axis when every value is positive, with ticks at round values
+     written out in full (plotly's own minor log ticks read as a bare "5" or "2"). */
+  function logAxis(values) {
+    const finite = values.filter((v) => v !== null && Number.isFinite(v));
+    if (!finite.length || finite.some((v) => v <= 0)) return { type: "linear" };
+    const lo = finite.reduce((a, b) => Math.min(a, b)), hi = finite.reduce((a, b) => Math.max(a, b));
+    let ticks = [];
+    for (const steps of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+      ticks = [];
+      for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+        for (const m of steps) {
+          const v = m * 10 ** e;
+          if (v >= lo * 0.999 && v <= hi * 1.001) ticks.push(Number(v.toPrecision(2)));
+        }
+      }
+      if (ticks.length >= 3) break;
+    }
+    return { type: "log", tickvals: ticks, ticktext: ticks.map((v) => String(v)) };
   }
 
   function draw(div, traces, lay) {
@@ -55,7 +70,7 @@ const plots = (() => {
   /* An axis range around shares (accuracies): padded, never far outside [0, 1]. */
   function shareRange(traces) {
     const values = traces.flatMap((t) => t.y);
-    const lo = Math.min(...values), hi = Math.max(...values);
+    const lo = values.reduce((a, b) => Math.min(a, b)), hi = values.reduce((a, b) => Math.max(a, b));
     const pad = Math.max((hi - lo) * 0.08, 0.01);
     return [Math.max(lo - pad, -0.02), Math.min(hi + pad, 1.02)];
   }
@@ -83,12 +98,8 @@ const plots = (() => {
   /* Mean cost curve per group, with the 10th–90th percentile band of the seeds. */
   function bands(div, curves, colorOf) {
     const traces = [];
-    let positive = true;
     for (const curve of curves) {
       const c = colorOf(curve.group);
-      for (const values of [curve.low, curve.mean]) {
-        if (values.some((v) => v !== null && v <= 0)) positive = false;
-      }
       const common = { x: curve.steps, mode: "lines", legendgroup: curve.group, connectgaps: false };
       traces.push({ ...common, y: curve.low, line: { width: 0, color: c }, hoverinfo: "skip", showlegend: false });
       traces.push({ ...common, y: curve.high, line: { width: 0, color: c }, fill: "tonexty",
@@ -97,7 +108,7 @@ const plots = (() => {
         hovertemplate: `step %{x}<br>mean cost %{y:.4g}<extra>${curve.group}</extra>` });
     }
     return draw(div, traces, { xaxis: axis("step"),
-      yaxis: axis("training cost", logAxis(positive)),
+      yaxis: axis("training cost", logAxis(curves.flatMap((c) => [...c.low, ...c.high, ...c.mean]))),
       legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" }, margin: { l: 60, r: 16, t: 16, b: 16 } });
   }
 
@@ -209,10 +220,9 @@ const plots = (() => {
 
   /* One trial's training cost. */
   function curve(div, values, every) {
-    const positive = values.every((v) => v === null || v > 0);
     return draw(div, [{ x: values.map((_, i) => i * every), y: values, mode: "lines",
       line: { color: "#3358d4", width: 2 }, hovertemplate: "step %{x}<br>cost %{y:.4g}<extra></extra>" }],
-    { xaxis: axis("step"), yaxis: axis("training cost", logAxis(positive)),
+    { xaxis: axis("step"), yaxis: axis("training cost", logAxis(values)),
       showlegend: false });
   }
 

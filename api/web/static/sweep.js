@@ -111,7 +111,12 @@
     const u = settled(units, "hidden units", [$("plot-units")]);
     if (c) showComparison(c);
     if (t) trialTable.update(t.rows);
+    // Nothing to compare or draw before the first trial finishes: one placeholder instead.
+    const finished = !t || t.rows.some((r) => r.state === "completed");
+    $("results").hidden = !finished;
+    $("results-placeholder").hidden = finished;
     sweepd.markFirstScreen();
+    if (!finished) return;
     await nextFrame();
     if (t) {
       const order = [...colors.keys()].filter((g) => t.rows.some((r) => r.group === g));
