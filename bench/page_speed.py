@@ -5,11 +5,14 @@ store with hand-built results: three solutions trained here with NumPy, each tri
 permutation of one of them plus a small drift, with its real accuracy and a 101-point curve.
 The app is served by uvicorn in a thread; headless Chromium (selenium) opens the sweep page.
 
-A page "loads" when everything it draws at load is drawn — the tables, the strip plot, the cost
-bands, 6 000 hidden units raw and canonical, the heat map and four decision boundaries — which
-the page marks on <body data-ready-ms> (milliseconds from navigation start). The first visit
-of a fresh browser profile also downloads and compiles plotly.js (4.8 MB); later visits, like a
-returning user's, take it from the browser's caches. Server times are the JSON endpoints alone.
+The page shows its words and tables first (the answer, per-initializer statistics, the trial
+table: `data-first-ms` on the body), then draws its plots one by one in page order; it has loaded
+when everything is drawn (`data-ready-ms`): the strip plot, the cost bands, 6 000 hidden
+units raw and canonical (binned), the heat map and four decision boundaries. Both are ms from
+navigation start. The first visit of a fresh browser profile also downloads and compiles
+plotly.js (4.8 MB); later visits take it from the browser's caches, like a returning user.
+The server's figure caches are warm for the visits (a finished sweep's figures are computed
+once); the request table gives each JSON endpoint's first (cold) and later times.
 
     .venv/bin/python bench/page_speed.py [--visits 5] [--record]
 
@@ -24,7 +27,6 @@ import os
 import platform
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -34,17 +36,15 @@ import httpx
 import numpy as np
 from scipy.special import expit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from api import create_app  # noqa: E402
-from sweepd import weights  # noqa: E402
-from sweepd.analysis.functional import evaluate  # noqa: E402
-from sweepd.datasets import load  # noqa: E402
-from sweepd.results import TrialResult  # noqa: E402
-from sweepd.settings import Settings  # noqa: E402
-from sweepd.spec import SweepSpec  # noqa: E402
-from sweepd.storage.records import ResultItem  # noqa: E402
-from sweepd.storage.schema import migrate, open_store  # noqa: E402
+from api import create_app
+from sweepd import weights
+from sweepd.analysis.functional import evaluate
+from sweepd.datasets import load
+from sweepd.results import TrialResult
+from sweepd.settings import Settings
+from sweepd.spec import SweepSpec
+from sweepd.storage.records import ResultItem
+from sweepd.storage.schema import migrate, open_store
 
 HIDDEN, SEEDS = 4, 300
 INITIALIZERS = ["glorot_uniform", "glorot_normal", "he_normal", "lecun_normal",
@@ -159,8 +159,9 @@ def chrome() -> object:
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
-def page_times(url: str, token: str, sweep_id: int, visits: int) -> list[tuple[int, int, int]]:
-    """(ready ms, DOMContentLoaded ms, points drawn) per visit; the first one is cold."""
+def page_times(url: str, token: str, sweep_id: int, visits: int) -> list[dict[str, int]]:
+    """Per visit: ms from navigation start to the words and tables (`first`), to everything
+    drawn (`ready`), to DOMContentLoaded (`dcl`), and the points drawn; the first is cold."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver = chrome()
@@ -172,34 +173,38 @@ def page_times(url: str, token: str, sweep_id: int, visits: int) -> list[tuple[i
             driver.get(f"{url}/sweeps/{sweep_id}")
             WebDriverWait(driver, 60).until(
                 lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
-            out.append(tuple(driver.execute_script(
-                "return [Number(document.body.dataset.readyMs), Math.round(performance."
-                "getEntriesByType('navigation')[0].domContentLoadedEventEnd), "
-                "document.querySelectorAll('.js-plotly-plot path.point').length]")))
+            out.append(driver.execute_script(
+                "const b = document.body.dataset; return {first: Number(b.firstMs), "
+                "ready: Number(b.readyMs), dcl: Math.round(performance.getEntriesByType("
+                "'navigation')[0].domContentLoadedEventEnd), points: document."
+                "querySelectorAll('.js-plotly-plot path.point').length}"))
         return out
     finally:
         driver.quit()
 
 
-def report(server: dict[str, tuple[float, float]], visits: list[tuple[int, int, int]],
+def report(server: dict[str, tuple[float, float]], visits: list[dict[str, int]],
            load: tuple[float, float]) -> str:
-    warm = [v[0] for v in visits[1:]]
-    lines = [
-        f"Command: `.venv/bin/python bench/page_speed.py --visits {len(visits)} --record`",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Chromium headless "
-        f"(selenium), uvicorn in the bench process. Date: "
-        f"{datetime.date.today().isoformat()}. Load average {load[0]:.1f} at start, "
-        f"{load[1]:.1f} at end.", "",
-        "| sweep page, 1 500 trials | ready (all drawn) | DOMContentLoaded |", "|---|---|---|",
-        f"| first visit, fresh profile (downloads and compiles plotly.js) | {visits[0][0]} ms "
-        f"| {visits[0][1]} ms |",
-    ]
-    if warm:
-        lines.append(f"| later visits (browser caches warm), median of {len(warm)} | "
-                     f"**{statistics.median(warm):.0f} ms** (min {min(warm)}, max {max(warm)}) "
-                     f"| {statistics.median(v[1] for v in visits[1:]):.0f} ms |")
-    lines += ["", f"Points drawn per visit: {visits[-1][2]} (plotly `path.point`).", "",
-              "| request | first | later (median of 5) |", "|---|---|---|"]
+    def row(label: str, runs: list[dict[str, int]]) -> str:
+        cells = [f"{statistics.median(v[k] for v in runs):.0f} ms" for k in ("dcl", "first")]
+        ready = [v["ready"] for v in runs]
+        spread = f" ({min(ready)}–{max(ready)})" if len(runs) > 1 else ""
+        return f"| {label} | {cells[0]} | {cells[1]} | **{statistics.median(ready):.0f} ms**{spread} |"
+
+    machine = (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Chromium headless "
+               f"(selenium), uvicorn in the bench process. Date: "
+               f"{datetime.date.today().isoformat()}. Load average {load[0]:.1f} at start, "
+               f"{load[1]:.1f} at end.")
+    lines = [f"Command: `.venv/bin/python bench/page_speed.py --visits {len(visits)} --record`",
+             machine, "",
+             "| sweep page, 1 500 trials | DOMContentLoaded | words and tables | all drawn |",
+             "|---|---|---|---|",
+             row("first visit, fresh profile (plotly.js downloaded and compiled)", visits[:1])]
+    if len(visits) > 1:
+        lines.append(row(f"later visits, browser caches warm (median of {len(visits) - 1})",
+                         visits[1:]))
+    lines += ["", f"Points drawn: {visits[-1]['points']} SVG markers.", "",
+              "| request (server only) | first | later (median of 5) |", "|---|---|---|"]
     lines += [f"| {name} | {first * 1000:.0f} ms | {later * 1000:.0f} ms |"
               for name, (first, later) in server.items()]
     return "\n".join(lines) + "\n"
@@ -208,9 +213,9 @@ def report(server: dict[str, tuple[float, float]], visits: list[tuple[int, int, 
 def record_section(body: str) -> None:
     """Write `body` under "## Web page" in RESULTS.md, leaving every other section alone."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    section = "## Web page\n\n" + __doc__.split("\n\n")[2].replace("\n", " ").strip() + \
-        "\n\n" + body
-    pattern = re.compile(r"^## Web page\n.*?(?=^## |\Z)", re.S | re.M)
+    about = " ".join(__doc__.split("\n\n")[1:3]).replace("\n", " ")
+    section = f"## Web page\n\n`bench/page_speed.py`: {about}\n\n{body}"
+    pattern = re.compile(r"^## Web page\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text)
     else:

@@ -17,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path as PathParam, Response
+from fastapi import APIRouter, Header, Response
+from fastapi import Path as PathParam
 
 from sweepd.errors import NotFound
 

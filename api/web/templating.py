@@ -8,7 +8,7 @@ because plotly.js sets style attributes on what it draws.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def duration(seconds: float | None) -> str:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -46,14 +46,14 @@ def duration(seconds: float | None) -> str:
 
 def elapsed(start: datetime, end: datetime | None) -> float:
     """Seconds from `start` to `end` (or to now)."""
-    return ((end or datetime.now(timezone.utc)) - start).total_seconds()
+    return ((end or datetime.now(UTC)) - start).total_seconds()
 
 
 def timestamp(moment: datetime | None) -> str:
     """A UTC time readable without a script: `2026-05-01 14:03 UTC`."""
     if moment is None:
         return "—"
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def number(value: float | None, digits: int = 4) -> str:

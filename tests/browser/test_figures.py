@@ -7,14 +7,20 @@ triangles, the cost band ignoring diverged points, the boundary grid.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
 from api.web import boundary, figures, units
 from sweepd import weights
-from sweepd.analysis.models import Comparison, Failures, Group, PairedStats, PairwiseComparison
+from sweepd.analysis.models import (
+    Comparison,
+    Failures,
+    Group,
+    PairedStats,
+    PairwiseComparison,
+)
 from sweepd.datasets import load
 from sweepd.errors import BadRequest
 from sweepd.spec import DatasetSpec
@@ -28,7 +34,7 @@ def record(trial_id: int, label: str, curve: list[float | None] | None = None) -
         status="ok", train_cost=0.3, train_accuracy=0.9, test_cost=0.3, test_accuracy=0.9,
         train_cost_tail=0.3, steps=100, diverged_step=None, wall_seconds=1.0, curve_every=10,
         curve=curve or [0.7, 0.5, 0.3], final_sha256="0" * 64, initial_sha256=None,
-        environment={}, created_at=datetime.now(timezone.utc))
+        environment={}, created_at=datetime.now(UTC))
     return TrialRecord(id=trial_id, sweep_id=1, cell_key=str(trial_id), seed=trial_id,
                        initializer={"name": label}, initializer_label=label, params={},
                        state="completed", attempt=1, max_attempts=3, progress=1.0, result=result)

@@ -49,7 +49,17 @@ const plots = (() => {
     return { type: "log", tickvals: ticks, ticktext: ticks.map((v) => String(v)) };
   }
 
-  function draw(div, traces, lay) {
+  /* plotly.js loads asynchronously (4.8 MB to compile on a first visit): the page's words and
+     tables do not wait for it, only its plots do. */
+  const loaded = new Promise((resolve, reject) => {
+    if (window.Plotly) return resolve();
+    const script = document.getElementById("plotly-script");
+    script.addEventListener("load", () => resolve());
+    script.addEventListener("error", () => reject(new Error("plotly.js could not be loaded")));
+  });
+
+  async function draw(div, traces, lay) {
+    await loaded;
     // A message may have replaced an earlier plot's elements: start that div afresh.
     if (div._fullLayout && !div.querySelector(".plot-container")) Plotly.purge(div);
     return Plotly.react(div, traces, layout(lay), CONFIG);
@@ -189,29 +199,34 @@ const plots = (() => {
     return traces;
   }
 
-  /* Decision boundaries side by side, in one figure (one layout pass for all panels). */
+  /* Decision boundaries side by side, in one figure (one layout pass for all panels). Each
+     row is as tall as the data's aspect asks, so the plane keeps its true shape. */
   function boundaries(div, panels, titles) {
-    const columns = Math.max(1, Math.min(panels.length, Math.floor((div.clientWidth || 1000) / 260)));
+    const width = div.clientWidth || 1000;
+    const columns = Math.max(1, Math.min(panels.length, Math.floor(width / 260)));
     const rows = Math.ceil(panels.length / columns);
-    const gap = 0.06;
-    const width = (1 - gap * (columns - 1)) / columns;
-    const height = (1 - 0.1 * (rows - 1)) / rows;
-    const lay = { showlegend: false, height: 310 * rows, margin: { l: 36, r: 8, t: 36, b: 30 },
-      annotations: [] };
+    const gap = 0.05, margin = { l: 36, r: 8, t: 30, b: 28 };
+    const cell = (1 - gap * (columns - 1)) / columns;
+    const span = (values) => values[values.length - 1] - values[0];
+    const aspect = span(panels[0].y) / Math.max(span(panels[0].x), 1e-9);
+    const rowPx = Math.min(Math.max(cell * (width - margin.l - margin.r) * aspect, 160), 420);
+    const rowGap = 40; // pixels between rows, for the titles
+    const height = rows * rowPx + (rows - 1) * rowGap + margin.t + margin.b;
+    const plotHeight = height - margin.t - margin.b;
+    const lay = { showlegend: false, height, margin, annotations: [] };
     const traces = [];
     panels.forEach((panel, i) => {
       const n = i + 1, suffix = n > 1 ? n : "";
-      const col = i % columns, row = Math.floor(i / columns);
-      const x0 = col * (width + gap), y1 = 1 - row * (height + 0.1);
+      const x0 = (i % columns) * (cell + gap);
+      const top = 1 - (Math.floor(i / columns) * (rowPx + rowGap)) / plotHeight;
       traces.push(...boundaryTraces(panel, n));
-      // Equal scales, shrinking the panel rather than padding its ranges with blank space.
-      lay["xaxis" + suffix] = axis("", { domain: [x0, x0 + width], anchor: "y" + suffix, showgrid: false,
-        zeroline: false, constrain: "domain", range: [panel.x[0], panel.x[panel.x.length - 1]] });
-      lay["yaxis" + suffix] = axis("", { domain: [y1 - height, y1], anchor: "x" + suffix, showgrid: false,
-        zeroline: false, constrain: "domain", scaleanchor: "x" + suffix,
+      lay["xaxis" + suffix] = axis("", { domain: [x0, x0 + cell], anchor: "y" + suffix, showgrid: false,
+        zeroline: false, range: [panel.x[0], panel.x[panel.x.length - 1]] });
+      lay["yaxis" + suffix] = axis("", { domain: [Math.max(top - rowPx / plotHeight, 0), top],
+        anchor: "x" + suffix, showgrid: false, zeroline: false,
         range: [panel.y[0], panel.y[panel.y.length - 1]] });
       if (titles[i]) {
-        lay.annotations.push({ text: titles[i], x: x0 + width / 2, y: y1, xref: "paper", yref: "paper",
+        lay.annotations.push({ text: titles[i], x: x0 + cell / 2, y: top, xref: "paper", yref: "paper",
           xanchor: "center", yanchor: "bottom", showarrow: false, font: { size: 11 } });
       }
     });
