@@ -18,7 +18,7 @@ from sweepd.errors import BadRequest
 
 RESOLUTION = 72  # grid cells per axis (drawn smoothed)
 MARGIN = 0.1  # share of the data's range added on each side
-MAX_POINTS = 160  # training points drawn over the boundary (an even sample)
+MAX_POINTS = 100  # training points drawn over the boundary (an even sample)
 
 
 def boundary_grid(arrays: dict[str, np.ndarray], activation: str, data: Dataset,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from api.web.boundary import MAX_POINTS as MAX_BOUNDARY_POINTS
 from tests.browser.conftest import (
     FINISHED,
     assert_clean,
@@ -25,7 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.ray, pytest.mark.timeout(300)]
 
 N_TRIALS = FINISHED["seeds"]["count"] * len(FINISHED["initializers"])
 WIDTH = FINISHED["model"]["hidden"][0]
-N_TRAIN = 160  # 200 moons points, 20 % held out: every training point is drawn
+N_TRAIN = 160  # 200 moons points, 20 % held out
+N_DRAWN = len(range(0, N_TRAIN, -(-N_TRAIN // MAX_BOUNDARY_POINTS)))  # an even sample of them
 
 
 def count(driver, selector: str) -> int:
@@ -101,8 +103,8 @@ def test_sweep_page_draws_every_plot_with_its_data(site, browser):
     # Boundaries: one image of predicted classes and the training points per chosen trial.
     chosen = browser.find_element(By.ID, "boundary-trials").get_attribute("value").split(", ")
     assert 1 <= len(chosen) <= 4
-    assert count(browser, "#plot-boundary .heatmaplayer image") == len(chosen)
-    assert count(browser, "#plot-boundary path.point") == len(chosen) * N_TRAIN
+    assert count(browser, "#plot-boundary .imagelayer image") == len(chosen)
+    assert count(browser, "#plot-boundary path.point") == len(chosen) * N_DRAWN
     # Tables: per initializer, solutions, and the trials.
     assert count(browser, "#groups tbody tr") == n_init
     assert count(browser, "#solutions tbody tr") == n_init
@@ -132,7 +134,8 @@ def test_trial_page_draws_curve_boundary_weights_and_replays(site, browser):
     wait_until(lambda: "/trials/" in browser.current_url, what="the trial page")
     wait_ready(browser)
     assert count(browser, "#plot-curve .scatterlayer path.js-line") == 1
-    assert count(browser, "#plot-boundary path.point") == N_TRAIN
+    assert count(browser, "#plot-boundary .imagelayer image") == 1
+    assert count(browser, "#plot-boundary path.point") == N_DRAWN
     for panel in ("weights-raw", "weights-canonical"):  # kernel rows (inputs) + the bias row
         assert count(browser, f"#{panel} table") == 2
         assert count(browser, f"#{panel} div.table-wrap:first-of-type tbody tr") == 2 + 1

@@ -166,29 +166,38 @@ const plots = (() => {
     return draw(div, [trace], {
       height: 150 + 46 * n, margin: { l: 16, r: 16, t: map.point ? 36 : 16, b: 16 },
       title: map.point ? { text: map.point, font: { size: 13 } } : undefined,
-      xaxis: axis("B (column)", { side: "bottom", gridcolor: "rgba(0,0,0,0)" }),
-      yaxis: axis("A (row)", { autorange: "reversed", gridcolor: "rgba(0,0,0,0)" }),
+      xaxis: axis("", { side: "bottom", gridcolor: "rgba(0,0,0,0)" }),
+      yaxis: axis("", { autorange: "reversed", gridcolor: "rgba(0,0,0,0)" }),
       plot_bgcolor: "rgba(0,0,0,0)" });
   }
 
-  function classScale(k) {
-    const scale = [];
-    for (let i = 0; i < k; i++) {
-      const c = alpha(CLASS_COLORS[i % CLASS_COLORS.length], 0.28);
-      scale.push([i / k, c], [(i + 1) / k, c]);
+  /* The predicted classes as a picture: one pixel per grid cell, stretched over the plane by
+     the browser. Cheaper than a heatmap trace, and the boundary is all it has to show. */
+  function classImage(panel, k) {
+    const rows = panel.z.length, cols = panel.z[0].length;
+    const canvas = document.createElement("canvas");
+    canvas.width = cols;
+    canvas.height = rows;
+    const context = canvas.getContext("2d");
+    const pixels = context.createImageData(cols, rows);
+    const rgb = CLASS_COLORS.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+    for (let r = 0; r < rows; r++) {
+      const row = panel.z[rows - 1 - r]; // the image's first row is the plane's top
+      for (let c = 0; c < cols; c++) {
+        const [red, green, blue] = rgb[row[c] % Math.min(k, rgb.length)];
+        pixels.data.set([red, green, blue, 72], 4 * (r * cols + c));
+      }
     }
-    return scale;
+    context.putImageData(pixels, 0, 0);
+    return canvas.toDataURL("image/png");
   }
 
-  /* One panel's traces on axes `n`: predicted class over the plane, training points on top. */
-  function boundaryTraces(panel, n) {
+  /* One panel on axes `n`: training points as traces, the predicted classes as an image. */
+  function boundaryPanel(panel, n) {
     const k = Math.max(panel.points.n_classes, 2);
-    const axes = { xaxis: "x" + (n > 1 ? n : ""), yaxis: "y" + (n > 1 ? n : "") };
+    const suffix = n > 1 ? n : "";
+    const axes = { xaxis: "x" + suffix, yaxis: "y" + suffix };
     const traces = [];
-    if (panel.z) {
-      traces.push({ type: "heatmap", x: panel.x, y: panel.y, z: panel.z, zmin: -0.5, zmax: k - 0.5,
-        colorscale: classScale(k), showscale: false, hoverinfo: "skip", zsmooth: "fast", ...axes });
-    }
     for (let c = 0; c < k; c++) {
       const idx = panel.points.label.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0);
       traces.push({ type: "scatter", mode: "markers", name: "class " + c, ...axes,
@@ -196,7 +205,12 @@ const plots = (() => {
         marker: { color: CLASS_COLORS[c % CLASS_COLORS.length], size: 5, line: { width: 0.5, color: "#fff" } },
         hovertemplate: `class ${c} (%{x:.2f}, %{y:.2f})<extra></extra>` });
     }
-    return traces;
+    const step = (v) => (v[v.length - 1] - v[0]) / Math.max(v.length - 1, 1);
+    const image = panel.z && { source: classImage(panel, k), xref: "x" + suffix, yref: "y" + suffix,
+      x: panel.x[0] - step(panel.x) / 2, y: panel.y[panel.y.length - 1] + step(panel.y) / 2,
+      sizex: step(panel.x) * panel.x.length, sizey: step(panel.y) * panel.y.length,
+      sizing: "stretch", layer: "below", xanchor: "left", yanchor: "top" };
+    return { traces, image };
   }
 
   /* Decision boundaries side by side, in one figure (one layout pass for all panels). Each
@@ -213,13 +227,16 @@ const plots = (() => {
     const rowGap = 40; // pixels between rows, for the titles
     const height = rows * rowPx + (rows - 1) * rowGap + margin.t + margin.b;
     const plotHeight = height - margin.t - margin.b;
-    const lay = { showlegend: false, height, margin, annotations: [] };
+    const lay = { showlegend: false, height, margin, annotations: [], images: [],
+      plot_bgcolor: "rgba(0,0,0,0)" };
     const traces = [];
     panels.forEach((panel, i) => {
       const n = i + 1, suffix = n > 1 ? n : "";
       const x0 = (i % columns) * (cell + gap);
       const top = 1 - (Math.floor(i / columns) * (rowPx + rowGap)) / plotHeight;
-      traces.push(...boundaryTraces(panel, n));
+      const drawn = boundaryPanel(panel, n);
+      traces.push(...drawn.traces);
+      if (drawn.image) lay.images.push(drawn.image);
       lay["xaxis" + suffix] = axis("", { domain: [x0, x0 + cell], anchor: "y" + suffix, showgrid: false,
         zeroline: false, range: [panel.x[0], panel.x[panel.x.length - 1]] });
       lay["yaxis" + suffix] = axis("", { domain: [Math.max(top - rowPx / plotHeight, 0), top],
