@@ -54,10 +54,13 @@ def train_batch(batch_id: str, trials: list[TrialSpec], tracker: Any,
     from sweepd.engine import run_batch  # imported here: the driver never needs torch
 
     pid = os.getpid()
+    # The first heartbeat is synchronous: once the task runs, the dispatcher knows it beats,
+    # so a worker frozen from here on loses its lease after one lease period.
+    ray.get(tracker.beat.remote(batch_id, 0, 1, pid))
     if fault_dir:
         _announce_and_inject(Path(fault_dir), batch_id, trials, pid)
     device = _device()
-    last = [0.0]
+    last = [time.monotonic()]
 
     def progress(step: int, total: int) -> None:
         now = time.monotonic()
@@ -65,7 +68,6 @@ def train_batch(batch_id: str, trials: list[TrialSpec], tracker: Any,
             last[0] = now
             tracker.beat.remote(batch_id, step, total, pid)
 
-    progress(0, 1)
     results = run_batch(trials, device=device, progress=progress)
     return {"node": _node_name(), "device": str(device), "results": results}
 
