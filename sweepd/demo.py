@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,11 +53,12 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
 
 
 def summary_table(frame: Any) -> Table:
-    """Per initializer: seeds, mean/min/max test accuracy and tail cost, failures."""
+    """Per initializer: seeds, mean/min/max test accuracy, tail training cost, failures."""
     table = Table(title="Outcomes over seeds, per initializer")
-    table.add_column("initializer", no_wrap=True)
-    for heading in ("n", "acc mean", "min", "max", "cost tail", "test cost", "failed"):
-        table.add_column(heading, justify="right", no_wrap=True)
+    table.add_column("initializer", no_wrap=True, max_width=26, overflow="ellipsis")
+    for heading in ("n", "acc", "min", "max", "cost", "fail"):
+        table.add_column(heading, justify="right", no_wrap=True,
+                         min_width=2 if heading == "n" else 6)
     if frame.empty:
         return table
     acc = "test_accuracy" if frame.get("test_accuracy") is not None and \
@@ -65,9 +67,9 @@ def summary_table(frame: Any) -> Table:
         ok = group[group["state"] == "completed"]
         bad = int((group["state"] == "failed").sum()) + int((ok.get("status") == "diverged").sum())
         table.add_row(str(label), str(len(group)), _f(ok[acc].mean()), _f(ok[acc].min()),
-                      _f(ok[acc].max()), _f(ok["train_cost_tail"].mean()),
-                      _f(ok["test_cost"].mean() if "test_cost" in ok else None), str(bad))
-    table.caption = f"accuracy: {acc.replace('_', ' ')}; cost tail: mean train cost, last 5 % of steps"
+                      _f(ok[acc].max()), _f(ok["train_cost_tail"].mean()), str(bad))
+    table.caption = (f"acc: mean {acc.replace('_', ' ')} over seeds; cost: mean training cost "
+                     f"over the last 5 % of steps; fail: failed or diverged")
     return table
 
 
@@ -86,9 +88,14 @@ def _healthy(url: str) -> bool:
 
 
 def _start_server(port: int, console: Console) -> subprocess.Popen[bytes]:
-    console.print(f"Starting the embedded service (SQLite + local Ray) on port {port}…")
+    log_path = Path(tokenfile.default_path()).parent / "demo-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"Starting the embedded service (SQLite + local Ray) on port {port}; "
+                  f"its log: {log_path}")
     env = {**os.environ, "SWEEPD_PORT": str(port)}
-    return subprocess.Popen([sys.executable, "-m", "sweepd", "serve"], env=env)
+    with log_path.open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "sweepd", "serve"], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_for_token(url: str, server: subprocess.Popen[bytes] | None) -> str:
