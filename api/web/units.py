@@ -7,9 +7,14 @@ Raw, one solution appears in many permuted and sign-flipped copies; in canonical
 copies coincide, so equivalent solutions collapse onto the same few points.
 
 A large sweep has more units than a browser can draw as separate SVG points in good time, so
-beyond `MAX_POINTS` per panel the units are binned: units of one initializer that fall in the
-same cell (1/`BINS` of the panel's extent per axis) become one point at their mean, with their
-count. Every unit is still counted; points that would overlap on screen are merged.
+beyond `MAX_POINTS` per panel the units are binned: units of one initializer and one position
+(unit 1, 2, ...) that fall in the same cell (1/`BINS` of the panel's extent per axis) become one
+point at their mean, with their count. Every unit is still counted; points that would overlap
+on screen are merged.
+
+Coloured by position, the picture also shows the permutations: raw, a cluster mixes positions
+(the same unit sits at different positions in different trials); canonical, positions follow
+the sort (which near-ties can still swap, see `sweepd.analysis.symmetry`).
 """
 
 from __future__ import annotations
@@ -108,7 +113,8 @@ def _extent(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def _panel(xy: np.ndarray, ids: np.ndarray, units: np.ndarray,
            grid: tuple[np.ndarray, np.ndarray], binned: bool) -> dict[str, list[Any]]:
     if binned:
-        cells = np.floor((xy - grid[0]) / grid[1]).astype(np.int64)
+        # One point per cell and unit position, so that points can be coloured by position.
+        cells = np.column_stack([np.floor((xy - grid[0]) / grid[1]).astype(np.int64), units])
         _, first, inverse, count = np.unique(cells, axis=0, return_index=True,
                                              return_inverse=True, return_counts=True)
         inverse = inverse.reshape(-1)

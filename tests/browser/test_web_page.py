@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from api.web.boundary import MAX_POINTS as MAX_BOUNDARY_POINTS
 from tests.browser.conftest import (
@@ -94,6 +95,7 @@ def test_sweep_page_draws_every_plot_with_its_data(site, browser):
     # One point per trial in the accuracy strip, one per hidden unit raw and canonical.
     assert count(browser, "#plot-accuracy path.point") == N_TRIALS
     assert count(browser, "#plot-units path.point") == 2 * N_TRIALS * WIDTH
+    assert count(browser, "#plot-units .legend .traces") == len(FINISHED["initializers"])
     # Cost: a band (two edges) and a mean line per initializer.
     assert count(browser, "#plot-cost .scatterlayer .trace") == 3 * len(FINISHED["initializers"])
     assert count(browser, "#plot-cost .legend .traces") == len(FINISHED["initializers"])
@@ -112,6 +114,33 @@ def test_sweep_page_draws_every_plot_with_its_data(site, browser):
     assert "distinct solution" in browser.find_element(By.ID, "summary").text
     screenshot(browser, "sweep-finished")
     assert_clean(browser)
+
+
+def test_units_plot_recolours_by_unit_position(site, browser):
+    browser.get(f"{site.url}/sweeps/{site.finished_id}")
+    wait_ready(browser)
+    Select(browser.find_element(By.ID, "units-colour")).select_by_value("unit")
+    wait_until(lambda: count(browser, "#plot-units .legend .traces") == WIDTH,
+               what="a legend entry per unit position")
+    assert count(browser, "#plot-units path.point") == 2 * N_TRIALS * WIDTH
+    assert_clean(browser)
+
+
+def test_sweep_page_fits_a_phone_screen(site, browser):
+    browser.set_window_size(412, 915)
+    try:
+        browser.get(f"{site.url}/sweeps/{site.finished_id}")
+        wait_ready(browser)
+        # Nothing but the wide tables (which scroll inside their cards) overflows the screen.
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth")
+        widths = browser.execute_script(
+            "return [...document.querySelectorAll('.js-plotly-plot')].map(p => p.offsetWidth)")
+        assert widths and max(widths) <= 412
+        screenshot(browser, "sweep-phone")
+        assert_clean(browser)
+    finally:
+        browser.set_window_size(1280, 900)
 
 
 def test_trial_table_sorts_by_column(site, browser):

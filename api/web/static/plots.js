@@ -9,6 +9,8 @@ const plots = (() => {
   const CLASS_COLORS = ["#2166ac", "#d6604d", "#1b7837", "#8073ac", "#e08214", "#35978f",
     "#c51b7d", "#4d4d4d", "#b8860b", "#5aae61"];
   const GRID = "#eceff3";
+  const UNIT_COLORS = ["#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf",
+    "#999999", "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3"];
   const STRIP_MAX = 150; // trials per group drawn one by one in the accuracy plot
 
   function layout(extra) {
@@ -124,30 +126,61 @@ const plots = (() => {
 
   /* Every first-layer hidden unit as a point: raw (left) and canonical (right). A binned
      point (large sweeps) stands for `count` units: its area grows with the count. */
-  function units(div, data, colorOf, sweepId) {
+  function units(div, data, colorOf, sweepId, by) {
     const size = data.binned ? 4 : data.n_units > 600 ? 4 : 6;
-    const sizes = (panel) => (data.binned ? panel.count.map((c) => Math.min(size + 2 * Math.sqrt(c - 1), 18)) : size);
     const traces = [];
-    for (const g of data.groups) {
+    for (const [name, color, pick] of unitSeries(data, colorOf, by)) {
       for (const [key, n] of [["raw", ""], ["canonical", "2"]]) {
-        const panel = g[key];
-        traces.push({ type: "scatter", mode: "markers", name: g.group, legendgroup: g.group,
-          showlegend: key === "raw", xaxis: "x" + n, yaxis: "y" + n, x: panel.x, y: panel.y,
-          marker: { color: colorOf(g.group), size: sizes(panel), opacity: 0.6, line: { width: 0 } },
-          customdata: panel.trial_ids.map((tid, i) => [tid, panel.units[i], panel.count[i]]),
+        const p = pick(key);
+        traces.push({ type: "scatter", mode: "markers", name, legendgroup: name,
+          showlegend: key === "raw", xaxis: "x" + n, yaxis: "y" + n, x: p.x, y: p.y,
+          marker: { color, opacity: 0.6, line: { width: 0 },
+            size: data.binned ? p.count.map((c) => Math.min(size + 2 * Math.sqrt(c - 1), 18)) : size },
+          customdata: p.trial_ids.map((tid, i) => [tid, p.units[i], p.count[i], p.groups[i]]),
           hovertemplate: (data.binned ? "%{customdata[2]} unit(s), e.g. " : "") +
-            `trial %{customdata[0]}, unit %{customdata[1]}<br>(%{x:.3f}, %{y:.3f})<extra>${g.group}</extra>` });
+            "trial %{customdata[0]}, unit %{customdata[1]}<br>%{customdata[3]}<br>" +
+            "(%{x:.3f}, %{y:.3f})<extra></extra>" });
       }
     }
     const [ax, ay] = data.axes;
-    const title = (text, x) => ({ text: `<b>${text}</b>`, x, y: 1.0, xref: "paper", yref: "paper",
+    const title = (text, x, y) => ({ text: `<b>${text}</b>`, x, y, xref: "paper", yref: "paper",
       xanchor: "center", yanchor: "bottom", showarrow: false, font: { size: 13 } });
+    // Side by side on a wide screen; raw above canonical on a narrow one.
+    const narrow = (div.clientWidth || 1000) < 600;
+    const [first, second] = narrow ? [[0, 1], [0, 1]] : [[0, 0.46], [0.54, 1]];
+    const [top, bottom] = narrow ? [[0.58, 1], [0, 0.42]] : [[0, 1], [0, 1]];
+    const titles = narrow ? [title("Raw weights", 0.5, 1), title("Canonical form", 0.5, 0.42)]
+      : [title("Raw weights", 0.23, 1), title("Canonical form", 0.77, 1)];
     return draw(div, traces, {
-      xaxis: axis(ax, { domain: [0, 0.46] }), yaxis: axis(ay),
-      xaxis2: axis(ax, { domain: [0.54, 1], anchor: "y2" }), yaxis2: axis(ay, { anchor: "x2" }),
-      annotations: [title("Raw weights", 0.23), title("Canonical form", 0.77)],
-      legend: { orientation: "h", y: -0.18 }, margin: { l: 60, r: 16, t: 28, b: 16 },
+      height: narrow ? 760 : 440,
+      xaxis: axis(ax, { domain: first }), yaxis: axis(ay, { domain: top }),
+      xaxis2: axis(ax, { domain: second, anchor: "y2" }), yaxis2: axis(ay, { anchor: "x2", domain: bottom }),
+      annotations: titles, legend: { orientation: "h", y: narrow ? -0.1 : -0.18 },
+      margin: { l: 60, r: 16, t: 28, b: 16 },
     }).then(() => linkPoints(div, sweepId));
+  }
+
+  /* The series of the units plot: one per initializer, or one per unit position (all
+     initializers together), each a function of the panel ("raw" or "canonical"). */
+  function unitSeries(data, colorOf, by) {
+    const select = (keep) => (key) => {
+      const out = { x: [], y: [], count: [], trial_ids: [], units: [], groups: [] };
+      for (const g of data.groups) {
+        const p = g[key];
+        p.x.forEach((x, i) => {
+          if (!keep(g, p.units[i])) return;
+          out.x.push(x); out.y.push(p.y[i]); out.count.push(p.count[i]);
+          out.trial_ids.push(p.trial_ids[i]); out.units.push(p.units[i]); out.groups.push(g.group);
+        });
+      }
+      return out;
+    };
+    if (by === "group") {
+      return data.groups.map((g) => [g.group, colorOf(g.group), select((h) => h === g)]);
+    }
+    const width = Math.max(0, ...data.groups.flatMap((g) => g.raw.units));
+    return Array.from({ length: width }, (_, u) => [`unit ${u + 1}`, UNIT_COLORS[u % UNIT_COLORS.length],
+      select((_, unit) => unit === u + 1)]);
   }
 
   /* P(row beats column) of one grid point, coloured from red (0) through white to blue (1). */

@@ -17,6 +17,7 @@
   };
   const trialUrl = (tid) => `/sweeps/${id}/trials/${tid}`;
   let chosen = null; // trial ids typed into the boundary form; null: the default choice
+  let lastUnits = null; // the units plot's data, redrawn when its colouring changes
 
   const columns = [["id", "Trial"], ["seed", "Seed"], ["group", "Initializer"], ["state", "State"],
     [accuracyKey, accuracyTitle], ["train_cost_tail", "Train cost"], ["test_cost", "Test cost"],
@@ -96,8 +97,9 @@
     if (data.projected) notes.push("With more than two inputs, each unit's incoming weights are projected on the two principal axes of the canonical vectors.");
     if (data.binned) notes.push(`The ${data.n_units} units of ${data.n_trials} trials are binned: a larger point stands for more units in one spot (hover for the count).`);
     $("units-note").textContent = notes.join(" ");
+    lastUnits = data;
     await plot($("plot-units"), data.groups.length, "No finished trial with finite weights yet.",
-      () => plots.units($("plot-units"), data, colorOf, id));
+      () => plots.units($("plot-units"), data, colorOf, id, $("units-colour").value));
   }
 
   /* Words and tables first (the first screen), then each plot in page order. */
@@ -163,6 +165,7 @@
       showBoundaries(fetchBoundaries(chosen));
     });
   }
+  $("units-colour").addEventListener("change", () => { if (lastUnits) showUnits(lastUnits); });
   sweepd.wireCancelButtons();
   setInterval(sweepd.tickDurations, 1000);
   if (!sweepd.FINAL.has(root.dataset.state)) {
