@@ -4,6 +4,7 @@
     POST /signin         token → HttpOnly, SameSite=Strict cookie `sweepd_token` (Secure on https)
     POST /signin/local   the service's saved token, for a browser on this machine only
     POST /signout        clears the cookie
+    GET  /web-api/session  whether the cookie signs someone in (200 either way)
 
 The cookie holds the API token itself, so the JSON API (`api.deps.current_user`) accepts the
 page's requests as they are. Pages without a valid cookie answer 303 to the sign-in form; data
@@ -19,7 +20,7 @@ from typing import Annotated
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from api.deps import MAX_TOKEN_CHARS, TOKEN_COOKIE, SettingsDep, StoreDep, request_token
 from api.web.templating import render
@@ -194,6 +195,19 @@ async def signin_local(request: Request, store: StoreDep, settings: SettingsDep)
         return _form(request, settings, target, "The local token is not available here: "
                      "paste a token instead.", 403)
     return signed_in(request, settings, token, target)
+
+
+@router.get("/web-api/session")
+def session(request: Request, store: StoreDep) -> JSONResponse:
+    """Whether the browser is signed in, for the sign-in page.
+
+    A link from another site opens the page without the SameSite=Strict cookie, so the server
+    sends the form; the form's script asks here (same-site, with the cookie) and goes on to
+    the page it was sent to if the visitor turns out to be signed in after all.
+    """
+    user = viewer(request, store)
+    return JSONResponse({"signed_in": user is not None, "user": user.name if user else None},
+                        headers={"Cache-Control": "no-store"})
 
 
 @router.post("/signout", dependencies=[SameOrigin])

@@ -149,15 +149,25 @@ def console_errors(driver) -> list[str]:
             if entry["level"] == "SEVERE"]
 
 
-def foreign_requests(driver) -> list[str]:
-    """URLs requested since the last call whose host is not this machine."""
+def requested_urls(driver) -> list[str]:
+    """Every URL the browser requested since the last call (the log is drained by reading)."""
     urls = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def foreign(urls: list[str]) -> list[str]:
+    """The URLs whose host is not this machine."""
     return [u for u in urls if urlsplit(u).scheme not in LOCAL_SCHEMES
             and urlsplit(u).hostname not in LOCAL_HOSTS]
+
+
+def foreign_requests(driver) -> list[str]:
+    """URLs requested since the last call whose host is not this machine."""
+    return foreign(requested_urls(driver))
 
 
 def assert_clean(driver) -> None:

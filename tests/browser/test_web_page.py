@@ -17,7 +17,9 @@ from tests.browser.conftest import (
     FINISHED,
     assert_clean,
     console_errors,
+    foreign,
     foreign_requests,
+    requested_urls,
     screenshot,
     wait_ready,
     wait_until,
@@ -76,6 +78,19 @@ def test_signin_with_token_shows_sweeps_list(site, browser):
     assert "httpOnly" not in browser.execute_script("return document.cookie")
     screenshot(browser, "sweeps")
     assert_clean(browser)
+
+
+def test_link_from_another_site_lands_signed_in(site, browser):
+    # A SameSite=Strict cookie stays behind on a navigation from another site: the server
+    # sends the sign-in form, whose script finds the visitor signed in and goes on.
+    target = f"{site.url}/sweeps/{site.finished_id}"
+    browser.get(f"data:text/html,<a id=go href='{target}'>a link elsewhere</a>")
+    browser.find_element(By.ID, "go").click()
+    wait_until(lambda: browser.current_url == target, what="the linked sweep page")
+    wait_ready(browser)
+    urls = requested_urls(browser)
+    assert any(u.startswith(f"{site.url}/signin?next=") for u in urls)  # the way it went
+    assert foreign(urls) == [] and console_errors(browser) == []
 
 
 def test_progress_bar_of_running_sweep_advances_without_reload(site, browser):

@@ -224,3 +224,10 @@ def test_static_assets_need_no_sign_in_and_plotly_comes_from_its_package(site):
                               ).read_bytes()
     assert client.get("/static/../deps.py").status_code == 404
     assert client.get("/static/style.css").headers["cache-control"].endswith("immutable")
+
+
+def test_session_says_whether_the_cookie_signs_in(site):
+    assert site.client().get("/web-api/session").json() == {"signed_in": False, "user": None}
+    assert site.client("swd_wrong").get("/web-api/session").json()["signed_in"] is False
+    assert site.client(site.alice).get("/web-api/session").json() == {"signed_in": True,
+                                                                      "user": "alice"}

@@ -113,6 +113,8 @@
     const u = settled(units, "hidden units", [$("plot-units")]);
     if (c) showComparison(c);
     if (t) trialTable.update(t.rows);
+    $("trials-note").hidden = !t || t.rows.length === t.n_trials;
+    if (t) $("trials-note").textContent = `This table and the accuracy plot show the first ${t.rows.length} of ${t.n_trials} trials.`;
     // Nothing to compare or draw before the first trial finishes: one placeholder instead.
     const finished = !t || t.rows.some((r) => r.state === "completed");
     $("results").hidden = !finished;
