@@ -148,3 +148,64 @@ def test_boundary_grid_predicts_over_the_data():
 def test_boundary_refuses_a_dataset_that_is_not_2d():
     with pytest.raises(BadRequest, match="2-D"):
         boundary.training_points(load(DatasetSpec(name="iris")))
+
+
+def iris_grid_site(tmp_path):
+    """A store with one finished iris sweep over two learning rates; (store, sweep, token)."""
+    from sweepd.results import TrialResult
+    from sweepd.spec import SweepSpec
+    from sweepd.storage.records import ResultItem
+    from sweepd.storage.schema import migrate, open_store
+
+    url = f"sqlite:///{tmp_path / 'sweepd.db'}"
+    migrate(url)
+    store = open_store(url, auto_migrate=False)
+    user = store.create_user("alice")
+    spec = SweepSpec.model_validate({
+        "name": "iris-grid", "dataset": {"name": "iris"}, "model": {"hidden": [3]},
+        "training": {"steps": 10}, "seeds": {"start": 0, "count": 3},
+        "initializers": ["glorot_uniform", "he_normal"],
+        "grid": {"training.learning_rate": [0.1, 0.5]}, "store": {"curve_every": 5}})
+    sweep, _ = store.submit_sweep(user.id, spec)
+    rng = np.random.default_rng(0)
+    items = []
+    for batch in store.claim_trials(holder="t", max_trials=100, max_batch=100, lease_seconds=60):
+        for t in batch.trials:
+            blob, sha = weights.pack(weights.from_layers([
+                (rng.normal(size=(4, 3)).astype(np.float32), np.zeros(3, np.float32)),
+                (rng.normal(size=(3, 3)).astype(np.float32), np.zeros(3, np.float32))]))
+            result = TrialResult(
+                cell_key=t.spec.cell_key, status="ok", train_cost=1.0, train_accuracy=0.5,
+                test_cost=1.0, test_accuracy=0.5, train_cost_tail=1.0, steps=10,
+                wall_seconds=0.1, curve_every=5, curve=[1.1, 1.0], final_weights=blob,
+                final_sha256=sha)
+            items.append(ResultItem(trial_id=t.trial_id, attempt=t.attempt, node="n",
+                                    device="cpu", result=result))
+    store.record_results(items)
+    return store, sweep, store.create_token(user.id, "t")[1]
+
+
+def test_pages_of_a_grid_sweep_on_iris_render(tmp_path):
+    """Four inputs, three classes, two grid points: no boundary, units projected, labelled."""
+    from fastapi.testclient import TestClient
+
+    from api import create_app
+    from sweepd.settings import Settings
+
+    store, sweep, token = iris_grid_site(tmp_path)
+    client = TestClient(create_app(Settings(data_dir=tmp_path), store),
+                        cookies={"sweepd_token": token})
+    page = client.get(f"/sweeps/{sweep.id}")
+    assert page.status_code == 200 and "Decision boundaries" not in page.text
+    assert "4 inputs → 3 tanh → 3 softmax output" in page.text
+    base = f"/web-api/sweeps/{sweep.id}"
+    units_data = client.get(f"{base}/units").json()
+    assert units_data["projected"] and len(units_data["groups"]) == 4
+    comparison = client.get(f"{base}/comparison").json()
+    assert "glorot_uniform [training.learning_rate=0.1]" in comparison["labels"]
+    assert len(comparison["heat_maps"]) == 2  # one per grid point
+    rows = client.get(f"{base}/trials").json()["rows"]
+    assert len(rows) == 12
+    assert client.get(f"{base}/boundary?trial={rows[0]['id']}").status_code == 400
+    assert client.get(f"/sweeps/{sweep.id}/trials/{rows[0]['id']}").status_code == 200
+    store.dispose()
