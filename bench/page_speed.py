@@ -28,6 +28,7 @@ import platform
 import re
 import statistics
 import tempfile
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -192,7 +193,7 @@ def report(server: dict[str, tuple[float, float]], visits: list[dict[str, int]],
         return f"| {label} | {cells[0]} | {cells[1]} | **{statistics.median(ready):.0f} ms**{spread} |"
 
     machine = (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Chromium headless "
-               f"(selenium), uvicorn in the bench process. Date: "
+               f"(selenium), uvicorn in the bench process.\nDate: "
                f"{datetime.date.today().isoformat()}. Load average {load[0]:.1f} at start, "
                f"{load[1]:.1f} at end.")
     lines = [f"Command: `.venv/bin/python bench/page_speed.py --visits {len(visits)} --record`",
@@ -214,7 +215,8 @@ def record_section(body: str) -> None:
     """Write `body` under "## Web page" in RESULTS.md, leaving every other section alone."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     about = " ".join(__doc__.split("\n\n")[1:3]).replace("\n", " ")
-    section = f"## Web page\n\n`bench/page_speed.py`: {about}\n\n{body}"
+    about = textwrap.fill(f"`bench/page_speed.py`: {about}", width=96)
+    section = f"## Web page\n\n{about}\n\n{body}"
     pattern = re.compile(r"^## Web page\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text)

@@ -30,7 +30,7 @@ from sweepd.analysis.symmetry import canonical_form
 from sweepd.storage.records import TrialRecord
 
 MAX_POINTS = 2_000  # per panel, drawn as separate points; beyond it units are binned
-BINS = 120  # cells per axis when binning: about one marker wide on a page-wide panel
+BINS = 90  # cells per axis when binning: about one marker wide on a page-wide panel
 
 
 def unit_points(finished: Sequence[tuple[TrialRecord, bytes]], activation: str,

@@ -111,8 +111,8 @@ def test_sweep_page_draws_every_plot_with_its_data(site, browser):
     assert count(browser, "#plot-accuracy path.point") == N_TRIALS
     assert count(browser, "#plot-units path.point") == 2 * N_TRIALS * WIDTH
     assert count(browser, "#plot-units .legend .traces") == len(FINISHED["initializers"])
-    # Cost: a band (two edges) and a mean line per initializer.
-    assert count(browser, "#plot-cost .scatterlayer .trace") == 3 * len(FINISHED["initializers"])
+    # Cost: a band (one outline) and a mean line per initializer.
+    assert count(browser, "#plot-cost .scatterlayer .trace") == 2 * len(FINISHED["initializers"])
     assert count(browser, "#plot-cost .legend .traces") == len(FINISHED["initializers"])
     # P(A beats B): one value per ordered pair of initializers.
     n_init = len(FINISHED["initializers"])

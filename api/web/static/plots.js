@@ -112,11 +112,15 @@ const plots = (() => {
     const traces = [];
     for (const curve of curves) {
       const c = colorOf(curve.group);
-      const common = { x: curve.steps, mode: "lines", legendgroup: curve.group, connectgaps: false };
-      traces.push({ ...common, y: curve.low, line: { width: 0, color: c }, hoverinfo: "skip", showlegend: false });
-      traces.push({ ...common, y: curve.high, line: { width: 0, color: c }, fill: "tonexty",
-        fillcolor: alpha(c, 0.16), hoverinfo: "skip", showlegend: false });
-      traces.push({ ...common, y: curve.mean, name: `${curve.group} (${curve.n})`, line: { color: c, width: 2 },
+      // The band as one closed outline: along the upper edge, back along the lower one.
+      const kept = curve.steps.map((_, i) => i).filter((i) => curve.low[i] !== null && curve.high[i] !== null);
+      const back = [...kept].reverse();
+      traces.push({ x: [...kept, ...back].map((i) => curve.steps[i]),
+        y: [...kept.map((i) => curve.high[i]), ...back.map((i) => curve.low[i])],
+        mode: "lines", fill: "toself", fillcolor: alpha(c, 0.16), line: { width: 0, color: c },
+        hoverinfo: "skip", showlegend: false, legendgroup: curve.group });
+      traces.push({ x: curve.steps, y: curve.mean, mode: "lines", connectgaps: false,
+        name: `${curve.group} (${curve.n})`, legendgroup: curve.group, line: { color: c, width: 2 },
         hovertemplate: `step %{x}<br>mean cost %{y:.4g}<extra>${curve.group}</extra>` });
     }
     return draw(div, traces, { xaxis: axis("step"),

@@ -44,7 +44,7 @@
     } catch (error) {
       sweepd.message(box, "This plot could not be drawn: " + error.message, "error");
     }
-    await nextFrame(); // let the browser paint (and handle input) between plots
+    await new Promise((resolve) => setTimeout(resolve, 0)); // let input in between plots
   }
 
   /* By default: the representative of each distinct solution, largest first, up to 4. */
