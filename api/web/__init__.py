@@ -7,6 +7,10 @@ Served by the app itself and fully offline: templates in `templates/`, scripts a
     / /sweeps/{id} /sweeps/{id}/trials/{tid}    api.web.pages   HTML, 303 to /signin without it
     /web-api/...                api.web.data, api.web.live   JSON and SSE for the scripts, 401
     /static/...                 api.web.assets  fingerprinted, cached, gzip
+
+Behind the JSON: `views` (owner-scoped reads, cached for finished sweeps), `figures` (rows,
+cost bands, heat maps), `units` (hidden units raw and canonical), `boundary` (decision
+regions), `spec_view` (the spec in words, weights as tables), `templating` (Jinja2, CSP).
 """
 
 from __future__ import annotations
