@@ -39,7 +39,9 @@ class Replayer:
         spec = SweepSpec.model_validate(sweep.spec).trial_for(
             trial.seed, trial.initializer, trial.params)
         cluster.connect(self.settings)  # an API replica without a dispatcher joins Ray here
-        outcome = ray.get(train_batch.options(num_cpus=self.settings.task_cpus).remote(
+        # A replay is interactive: it asks for no CPU slot, so it runs at once instead of
+        # queueing behind the sweeps that fill the cluster (one trial oversubscribes briefly).
+        outcome = ray.get(train_batch.options(num_cpus=0).remote(
             uuid.uuid4().hex, [spec], self._get_tracker(), None))
         fresh = outcome["results"][0]
         return {
