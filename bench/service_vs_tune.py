@@ -13,7 +13,10 @@ each three ways:
   service  REST submit → every result, with its weights, in the database (the service is
            started and Ray is warm: a small warm-up sweep runs first; start-up is reported apart)
   tune     Ray Tune: grid over seed × initializer, a function trainable calling run_batch on
-           one TrialSpec, max_concurrent_trials = cores (skipped when ray[tune] is missing)
+           one TrialSpec, max_concurrent_trials = cores, with Tune's defaults (a new actor per
+           trial) and with reuse_actors=True (skipped when ray[tune] is missing)
+  engine   run_batch in this process on the batch the dispatcher would give one core, × cores:
+           what the service's own arithmetic allows (service/engine = scheduling efficiency)
   ideal    cores × the rate of a plain sequential PyTorch loop (autograd + torch.optim.SGD, one
            trial at a time on one thread), timed on a few trials and extrapolated
 
@@ -21,7 +24,7 @@ and prints a table with trials/s and the ratios service/Tune and service/ideal. 
 on a subset of the grid (`--tune-overhead-trials`, `--tune-moons-trials`); its rate is then
 extrapolated to the whole grid, and the table says so.
 
-    .venv/bin/python bench/service_vs_tune.py                 # the full run (~15 min, 2 cores)
+    .venv/bin/python bench/service_vs_tune.py                 # the full run (~35 min, 2 cores)
     .venv/bin/python bench/service_vs_tune.py --repeats 3 --json /tmp/figures.json
 """
 
@@ -72,8 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="at least this many moons trials through Tune (0: the whole grid)")
     p.add_argument("--tune-overhead-trials", type=int, default=100,
                    help="at least this many overhead trials through Tune (0: the whole grid)")
-    p.add_argument("--tune-reuse-actors", action="store_true",
-                   help="also run the overhead workload with Tune's reuse_actors=True")
+    p.add_argument("--tune-variants", default="default,reuse",
+                   help="Tune configurations: default (a new actor per trial, Tune's default) "
+                        "and/or reuse (reuse_actors=True: one actor per slot)")
     p.add_argument("--ideal-moons-trials", type=int, default=3)
     p.add_argument("--ideal-overhead-trials", type=int, default=200)
     p.add_argument("--no-engine", action="store_true",
@@ -153,12 +157,12 @@ class Bench:
     def run_tune(self, address: str) -> None:
         wanted = {"moons": self.args.tune_moons_trials,
                   "overhead": self.args.tune_overhead_trials}
-        variants = [False] + ([True] if self.args.tune_reuse_actors else [])
+        variants = [v == "reuse" for v in self.args.tune_variants.split(",")]
         for name, spec in self.specs.items():
             if name not in self.args.tune_workloads.split(","):
                 continue
             part = subset(spec, wanted[name]) if wanted[name] else spec
-            for reuse in variants if name == "overhead" else [False]:
+            for reuse in variants:
                 before = load()
                 run = _tune.run_tune(part, address=address, cores=self.args.cores,
                                      reuse_actors=reuse)

@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--cores", "2", "--initializers", "1", "--moons-steps", "20", "--moons-seeds", "1",
         "--overhead-trials", "4", "--compare-seeds", "2", "--compare-steps", "5",
-        "--tune-workloads", "overhead", "--tune-overhead-trials", "1",
+        "--tune-workloads", "overhead", "--tune-variants", "default",
+        "--tune-overhead-trials", "1",
         "--ideal-moons-trials", "1", "--ideal-overhead-trials", "2"]
 
 
