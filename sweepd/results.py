@@ -7,6 +7,29 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class TailMetrics(BaseModel):
+    """The final metrics averaged over the parameters after each of the last `steps` steps.
+
+    At the edge of stability the last step lands on one phase of a 2-cycle whose phases differ
+    in accuracy by more than the seed spread; the mean over an even number of consecutive
+    steps weighs both phases alike, so comparisons rank on these values (issue 11).
+    `oscillating` is a period-2 cycle of the training cost told from consecutive steps;
+    `cost_gap` and `accuracy_gap` are |mean(even steps) − mean(odd steps)| of the training
+    cost and of the accuracy on the evaluation set (test, else train).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(ge=1)
+    train_cost: float | None
+    train_accuracy: float | None
+    test_cost: float | None = None
+    test_accuracy: float | None = None
+    oscillating: bool = False
+    cost_gap: float | None = None
+    accuracy_gap: float | None = None
+
+
 class TrialResult(BaseModel):
     """The outcome of one trial.
 
@@ -14,7 +37,8 @@ class TrialResult(BaseModel):
     is no test set. `curve[i]` is the training cost before step `i * curve_every`; the last
     entry is the cost after the final step. `train_cost_tail` is the mean training cost over
     the last 5 % of steps: at the edge of stability the final value oscillates, so comparisons
-    use the tail average (SCIENCE.md §6). Weights are safetensors bytes in Keras layout
+    use the tail average (Cohen et al. 2021, edge of stability); `tail` holds every final metric averaged over
+the last few steps. Weights are safetensors bytes in Keras layout
     (`layers.{i}.kernel` of shape (fan_in, fan_out), `layers.{i}.bias`), with their sha256.
     """
 
@@ -37,3 +61,4 @@ class TrialResult(BaseModel):
     initial_weights: bytes | None = None
     initial_sha256: str | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
+    tail: TailMetrics | None = None  # None for diverged trials and results stored before it

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sweepd.results import TailMetrics
 from sweepd.spec import SweepSpec
 from sweepd.storage.records import SweepState, TrialState
 
@@ -90,6 +91,7 @@ class ResultPublic(_Public):
     initial_sha256: str | None = None
     environment: dict[str, Any]
     created_at: datetime
+    tail: TailMetrics | None = None
 
 
 class TrialPublic(_Public):

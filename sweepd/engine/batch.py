@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sweepd import datasets, weights
+from sweepd import datasets, oscillation, weights
 from sweepd.engine.data import FullBatch, MiniBatches, make_generator
 from sweepd.engine.environment import deterministic, fingerprint
 from sweepd.engine.heads import make_head
@@ -24,7 +24,7 @@ from sweepd.engine.loop import Progress, Schedule, Trace, train
 from sweepd.engine.mlp import ACTIVATIONS, BatchedMLP, Workspace
 from sweepd.engine.optimizers import make_optimizer
 from sweepd.initializers import make, make_bias
-from sweepd.results import TrialResult
+from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import TrialSpec, resolved_steps
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -44,10 +44,15 @@ class _Batch:
     params: torch.Tensor  # (K, width) on the device, trained in place (on the CPU at the end)
     schedule: Schedule
     full: Workspace = dataclasses.field(init=False)  # the whole training set
+    test: Workspace | None = dataclasses.field(init=False)  # the test set, when there is one
 
     def __post_init__(self) -> None:
         self.full = self.workspace(len(self.data.y_train))
         self.full.fill(self.tensor(self.data.x_train), self.targets(self.data.y_train))
+        self.test = None
+        if len(self.data.y_test):
+            self.test = self.workspace(len(self.data.y_test))
+            self.test.fill(self.tensor(self.data.x_test), self.targets(self.data.y_test))
 
     def workspace(self, rows: int) -> Workspace:
         return Workspace(len(self.trials), rows, self.widths, self.net.activation,
@@ -84,15 +89,17 @@ def run_batch(trials: list[TrialSpec], device: str | torch.device | None = None,
         environment = fingerprint(dev, _DTYPES[trials[0].training.dtype])
         batch = _prepare(_at_least_two(trials), dev)
         optimizer = make_optimizer(trials[0].training, batch.params)
+        tail = _TailRecorder(batch)
         trace = train(batch.net, optimizer, _batches(batch), batch.full, batch.schedule,
-                      progress)
+                      progress, tail.observe)
         metrics = _evaluate(batch)
         diverged = optimizer.diverged_steps()
         # One transfer each, not one per trial (matters on a GPU with K in the thousands).
         trace = Trace(curve=trace.curve.cpu(), tail_sum=trace.tail_sum.cpu())
+        tails = tail.lists()
         batch.params = batch.params.cpu()
     wall = (time.perf_counter() - started) / len(trials)
-    return [_result(batch, k, trace, metrics, diverged[k], wall, environment)
+    return [_result(batch, k, trace, metrics, diverged[k], wall, environment, tails)
             for k in range(len(trials))]
 
 
@@ -170,17 +177,60 @@ def _evaluate(batch: _Batch) -> _Metrics:
     n_train, n_test = len(batch.data.y_train), len(batch.data.y_test)
     metrics = _Metrics(train_cost.tolist(), [c / n_train for c in train_correct.tolist()],
                        None, None)
-    if n_test:
-        ws = batch.workspace(n_test)
-        ws.fill(batch.tensor(batch.data.x_test), batch.targets(batch.data.y_test))
-        test_cost, test_correct = batch.net.evaluate(ws)
+    if batch.test is not None:
+        test_cost, test_correct = batch.net.evaluate(batch.test)
         metrics.test_cost = test_cost.tolist()
         metrics.test_accuracy = [c / n_test for c in test_correct.tolist()]
     return metrics
 
 
+class _TailRecorder:
+    """Train and test metrics after each of the last `n_evals` steps, kept on the device."""
+
+    def __init__(self, batch: _Batch) -> None:
+        self.batch = batch
+        k, n = len(batch.trials), batch.schedule.n_evals
+        self.values = batch.params.new_zeros(4, k, max(1, n))  # cost, correct; train, test
+
+    def observe(self, i: int) -> None:
+        net = self.batch.net
+        self.values[0, :, i], self.values[1, :, i] = net.evaluate(self.batch.full)
+        if self.batch.test is not None:
+            self.values[2, :, i], self.values[3, :, i] = net.evaluate(self.batch.test)
+
+    def lists(self) -> list[list[list[float]]] | None:
+        """[train cost, train correct, test cost, test correct] per model, or None (no steps)."""
+        if self.batch.schedule.n_evals == 0:
+            return None
+        return self.values.cpu().permute(1, 0, 2).tolist()
+
+
+def _tail_metrics(batch: _Batch, values: list[list[float]]) -> TailMetrics | None:
+    """Means over the last steps, the 2-cycle check and the phase gaps of one model."""
+    train_cost, train_correct, test_cost, test_correct = values
+    if not all(math.isfinite(v) for v in train_cost):
+        return None
+    n_train, n_test = len(batch.data.y_train), len(batch.data.y_test)
+    train_acc = [c / n_train for c in train_correct]
+    test_acc = [c / n_test for c in test_correct] if batch.test is not None else None
+    finite_test = test_acc is not None and all(math.isfinite(v) for v in test_cost)
+    return TailMetrics(
+        steps=len(train_cost), train_cost=_mean(train_cost), train_accuracy=_mean(train_acc),
+        test_cost=_mean(test_cost) if finite_test else None,
+        test_accuracy=_mean(test_acc) if test_acc is not None else None,
+        oscillating=oscillation.is_period_two(train_cost),
+        cost_gap=oscillation.phase_gap(train_cost),
+        accuracy_gap=oscillation.phase_gap(test_acc if test_acc is not None else train_acc),
+    )
+
+
+def _mean(values: list[float]) -> float:
+    return float(sum(values) / len(values))
+
+
 def _result(batch: _Batch, k: int, trace: Trace, metrics: _Metrics, diverged_at: int | None,
-            wall: float, environment: dict[str, Any]) -> TrialResult:
+            wall: float, environment: dict[str, Any],
+            tails: list[list[list[float]]] | None) -> TrialResult:
     schedule, trial = batch.schedule, batch.trials[k]
     if diverged_at is None and not math.isfinite(metrics.train_cost[k]):
         diverged_at = schedule.total  # finite parameters, non-finite cost: diverged at the end
@@ -200,6 +250,7 @@ def _result(batch: _Batch, k: int, trace: Trace, metrics: _Metrics, diverged_at:
         curve=_curve(trace, k, schedule, metrics.train_cost[k], diverged_at),
         final_weights=final, final_sha256=final_sha, initial_weights=initial,
         initial_sha256=initial_sha, environment=environment,
+        tail=_tail_metrics(batch, tails[k]) if ok and tails is not None else None,
     )
 
 

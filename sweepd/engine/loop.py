@@ -5,6 +5,11 @@ Costs are computed only where they are reported, never every step: at curve poin
 least one, averaging the cost of the batch each step trained on — for full-batch gd that is
 the training cost). Costs are the data loss only, without the L2 term. Everything stays on
 the device until the loop ends: no per-step sync.
+
+After each of the last `TAIL_EVALS` steps an optional observer evaluates the parameters (the
+engine records train and test metrics there): at the edge of stability full-batch GD ends on a
+period-2 cycle whose phases differ in accuracy by more than the seed spread (issue 11), so the
+final metrics are averaged over both phases and the cycle is detected from consecutive steps.
 """
 
 from __future__ import annotations
@@ -21,10 +26,12 @@ from sweepd.engine.mlp import BatchedMLP, Workspace
 from sweepd.engine.optimizers import Optimizer
 
 TAIL_SHARE = 0.05
+TAIL_EVALS = 8  # even: both phases of a 2-cycle (and of a 4-cycle) weigh the same
 PROGRESS_EVERY = 64  # steps between looks at the clock
 PROGRESS_SECONDS = 1.0
 
 Progress = Callable[[int, int], None]
+Observer = Callable[[int], None]  # called with i in [0, n_evals) after step total − n_evals + i
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +53,11 @@ class Schedule:
     @property
     def tail_start(self) -> int:
         return self.total - self.n_tail
+
+    @property
+    def n_evals(self) -> int:
+        """Parameter states evaluated at the end: after each of the last TAIL_EVALS steps."""
+        return min(TAIL_EVALS, self.total)
 
 
 @dataclasses.dataclass
@@ -75,7 +87,8 @@ class _Clock:
 
 
 def train(net: BatchedMLP, optimizer: Optimizer, batches: FullBatch | MiniBatches,
-          full: Workspace, schedule: Schedule, progress: Progress | None = None) -> Trace:
+          full: Workspace, schedule: Schedule, progress: Progress | None = None,
+          observe: Observer | None = None) -> Trace:
     """Run `schedule.total` steps, updating `net.params` in place.
 
     Args:
@@ -85,6 +98,8 @@ def train(net: BatchedMLP, optimizer: Optimizer, batches: FullBatch | MiniBatche
         full: the workspace holding the whole training set (curve points).
         schedule: steps and reporting points.
         progress: optional callback(step, total), about once a second and at the end.
+        observe: optional callback(i) after each of the last `schedule.n_evals` steps; it may
+            run forward passes (each step starts with its own), never touch the parameters.
 
     Returns:
         The recorded costs.
@@ -95,6 +110,7 @@ def train(net: BatchedMLP, optimizer: Optimizer, batches: FullBatch | MiniBatche
     clock = _Clock(progress, schedule.total)
     full_batch = isinstance(batches, FullBatch)
     every, tail_start = schedule.curve_every, schedule.tail_start
+    first_eval = schedule.total - schedule.n_evals
     for step in range(schedule.total):
         point = step % every == 0
         if point and not full_batch:
@@ -107,6 +123,8 @@ def train(net: BatchedMLP, optimizer: Optimizer, batches: FullBatch | MiniBatche
                     step >= tail_start)
         net.backward(ws)
         optimizer.step(net.grads, step)
+        if observe is not None and step >= first_eval:
+            observe(step - first_eval)
         if step % PROGRESS_EVERY == PROGRESS_EVERY - 1:
             clock.tick(step + 1)
     clock.finish()

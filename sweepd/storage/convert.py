@@ -49,7 +49,7 @@ def result_record(row: SqlResult) -> ResultRecord:
         train_cost_tail=row.train_cost_tail, steps=row.steps, diverged_step=row.diverged_step,
         wall_seconds=row.wall_seconds, curve_every=row.curve_every, curve=row.curve,
         final_sha256=row.final_sha256, initial_sha256=row.initial_sha256,
-        environment=row.environment, created_at=row.created_at,
+        environment=row.environment, created_at=row.created_at, tail=row.tail,
     )
 
 

@@ -178,6 +178,7 @@ class SqlResult(Base):
     initial_sha256: Mapped[str | None] = mapped_column(String(64))
     environment: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    tail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # TailMetrics; None before 0002
 
 
 class SqlDispatcherLease(Base):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sweepd.results import TrialResult
+from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import TrialSpec
 
 TrialState = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -67,6 +67,7 @@ class ResultRecord(_Record):
     initial_sha256: str | None
     environment: dict[str, Any]
     created_at: datetime
+    tail: TailMetrics | None = None
 
 
 class TrialRecord(_Record):

@@ -60,6 +60,7 @@ def _result_row(item: ResultItem, now: Any) -> dict[str, Any]:
         "curve_every": r.curve_every, "curve": r.curve, "final_weights": r.final_weights,
         "final_sha256": r.final_sha256, "initial_weights": r.initial_weights,
         "initial_sha256": r.initial_sha256, "environment": r.environment, "created_at": now,
+        "tail": r.tail.model_dump() if r.tail is not None else None,
     }
 
 
