@@ -63,3 +63,86 @@ def _cluster(d: np.ndarray, members: np.ndarray,
     known = [accuracies[i] for i in members if accuracies is not None and accuracies[i] is not None]
     return Cluster(size=int(members.size), members=[int(i) for i in members],
                    representative=medoid, mean_accuracy=float(np.mean(known)) if known else None)
+
+
+GAP = 2.0  # clear groups: the smallest distance between groups ≥ GAP × the largest within
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Distinct solutions told from a clear gap in the aligned distances (issue 11).
+
+    `clear` is False when no partition has its between-group distances at least GAP times its
+    within-group ones (the tolerance standing in for within-group distances smaller than it):
+    then there are no clear groups and `labels` is None.
+    """
+
+    clear: bool
+    labels: np.ndarray | None  # group index per trial, 0 for the largest group
+    largest_within: float | None
+    smallest_between: float | None
+
+    @property
+    def n_groups(self) -> int | None:
+        return None if self.labels is None else int(self.labels.max()) + 1
+
+
+def find_groups(distances: np.ndarray, tolerance: float, *, method: str = "average",
+                gap: float = GAP) -> Groups:
+    """Split trials into groups only where the distances show a clear gap.
+
+    Every cut of the linkage tree is a candidate partition; its separation is the smallest
+    between-group distance over max(largest within-group distance, tolerance). The partition
+    with the largest separation wins if it reaches `gap` (ties: fewer groups); one group wins
+    when every distance is within the tolerance. On well-separated data every linkage method
+    merges the groups' members first, so the answer does not depend on `method`.
+
+    Args:
+        distances: symmetric (N, N) aligned relative distances, zero diagonal.
+        tolerance: distances up to it are "the same solution" (> 0).
+        method: scipy linkage method ("single", "complete", "average", ...).
+        gap: the separation a clear partition needs.
+
+    Raises:
+        ValueError: a non-square or non-finite matrix, or tolerance ≤ 0.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    if d.ndim != 2 or d.shape[0] != d.shape[1] or not np.all(np.isfinite(d)):
+        raise ValueError("distances must be a finite square matrix")
+    if not tolerance > 0:
+        raise ValueError("tolerance must be positive")
+    n = d.shape[0]
+    if n < 2:
+        return Groups(n == 1, np.zeros(n, dtype=int) if n else None, 0.0 if n else None, None)
+    d = (d + d.T) / 2
+    if d.max() <= tolerance:
+        return Groups(True, np.zeros(n, dtype=int), float(d.max()), None)
+    tree = linkage(squareform(d, checks=False), method=method)
+    best: tuple[float, np.ndarray, float, float] | None = None
+    # Every run its own group is no structure at all, unless there are only two runs.
+    for k in range(2, n + 1 if n == 2 else n):
+        labels = fcluster(tree, t=k, criterion="maxclust")
+        if np.unique(labels).size != k:
+            continue  # ties in the tree: this count is not a cut
+        within, between = _within_between(d, labels)
+        separation = between / max(within, tolerance)
+        if best is None or separation > best[0]:
+            best = (separation, labels, within, between)
+    if best is None or best[0] < gap:
+        return Groups(False, None, None, None)
+    return Groups(True, _by_size(best[1]), float(best[2]), float(best[3]))
+
+
+def _within_between(d: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    same = labels[:, None] == labels[None, :]
+    off = ~np.eye(len(labels), dtype=bool)
+    within = float(d[same & off].max()) if np.any(same & off) else 0.0
+    return within, float(d[~same].min())
+
+
+def _by_size(labels: np.ndarray) -> np.ndarray:
+    """Relabel 0, 1, ... by decreasing size (ties: first appearance)."""
+    values, first, counts = np.unique(labels, return_index=True, return_counts=True)
+    order = sorted(range(len(values)), key=lambda i: (-counts[i], first[i]))
+    mapping = {values[i]: rank for rank, i in enumerate(order)}
+    return np.array([mapping[v] for v in labels])

@@ -1,9 +1,11 @@
-"""Compare a sweep's trials (issue 4): statistics per group, failures, distinct solutions
-modulo symmetry, and paired tests between initializers; and compare two trials in depth.
+"""Compare a sweep's trials (issues 4 and 11): the verdict, statistics per group, failures,
+distinct solutions modulo symmetry, whether the runs compute the same function, and paired
+tests between initializers; and compare two trials in depth.
 
-A group is one initializer at one grid point. Costs are compared on the tail average of the
-training cost (SCIENCE.md §6), the final values are reported beside it. Trials still pending or
-running are left out and the comparison says it is partial.
+A group is one initializer at one grid point. The verdict ranks on the accuracy averaged over
+the last steps (`TrialResult.tail`: both phases of an edge-of-stability 2-cycle), on the test
+set or, without one, the training set; the final values are reported beside it. Trials still
+pending or running are left out and the comparison says it is partial.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import numpy as np
 
 from sweepd.analysis import diagnostics as diag
 from sweepd.analysis._net import Layers, as_layers
-from sweepd.analysis.clusters import cluster_solutions
+from sweepd.analysis.clusters import cluster_solutions, find_groups
 from sweepd.analysis.distances import distance_matrix
+from sweepd.analysis.function_evidence import function_evidence
 from sweepd.analysis.models import (
-    METRICS, Comparison, Failures, Group, PairwiseComparison, SolutionCluster, Solutions,
-    TrialDiagnostics,
+    METRICS, TAIL_METRICS, Comparison, Failures, Group, PairwiseComparison, SolutionCluster,
+    Solutions, TrialDiagnostics,
 )
+from sweepd.analysis.verdict import CONVERGED_TAIL_CHANGE, build_verdict
 from sweepd.analysis.pair import Evaluation, check_architecture, compare_pair, evaluation
 from sweepd.analysis.stats import binomial_se, describe, noether_min_pairs, paired
 from sweepd.errors import InvalidSpec
@@ -34,7 +38,8 @@ __all__ = ["compare_pair", "compare_sweep"]
 DEFAULT_MAX_PAIRS = 20_000  # per group, one hidden layer (exact and vectorised)
 DEFAULT_MAX_PAIRS_DEEP = 1_000  # per group, deeper nets (weight matching per pair)
 LARGER_IS_BETTER = {"test_accuracy": True, "train_accuracy": True, "train_cost_tail": False,
-                    "train_cost": False, "test_cost": False}
+                    "train_cost": False, "test_cost": False, "test_accuracy_tail": True,
+                    "train_accuracy_tail": True, "test_cost_tail": False}
 
 
 class DatasetLike(Protocol):
@@ -48,7 +53,8 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
                   model_spec: ModelSpec, dataset: DatasetLike, *,
                   metric: str = "test_accuracy", tolerance: float = 0.05,
                   n_total: int | None = None, max_pairs: int | None = None, seed: int = 0,
-                  n_boot: int = 2000) -> Comparison:
+                  n_boot: int = 2000, loss: str = "auto",
+                  rope: float | None = None) -> Comparison:
     """Compare every trial of a sweep that has a result.
 
     Args:
@@ -57,12 +63,16 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         model_spec: the sweep's model (activation, widths).
         dataset: the sweep's data (`sweepd.datasets.load`); accuracy is the test set's, or the
             training set's when there is no test set.
-        metric: the value paired comparisons use (one of `METRICS`).
+        metric: the value paired comparisons use (one of `METRICS`); a test metric falls
+            back to the training one when the data set has no test set, and a note says so.
         tolerance: largest aligned relative distance within one solution (complete linkage).
         n_total: the sweep's number of trials (default: len(trials)).
         max_pairs: pair budget per group for solutions; the first trials by seed that fit are
             clustered (default 20 000 for one hidden layer, 1 000 for deeper nets).
         seed: bootstrap seed. n_boot: bootstrap resamples.
+        loss: the training loss, for the loss barriers ("auto": the engine's bce or ce).
+        rope: region of practical equivalence of the ranked accuracy (default: the larger of
+            the evaluation set's binomial SE at the best accuracy and 0.001).
 
     Returns:
         The Comparison.
@@ -73,8 +83,9 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
     """
     _check_options(metric, tolerance, max_pairs)
     ev = evaluation(dataset)
+    asked, metric = metric, _available(metric, ev.name)
     context = _Context(model_spec, ev, _effective_inputs(dataset), metric, tolerance,
-                       _pair_budget(model_spec, max_pairs), seed, n_boot)
+                       _pair_budget(model_spec, max_pairs), seed, n_boot, dataset, loss)
     grouped = _group(trials)
     groups = [_group_result(key, members, weights_by_trial_id, context)
               for key, members in grouped.items()]
@@ -84,19 +95,31 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
     comparison = Comparison(
         metric=metric, tolerance=tolerance, activation=model_spec.activation, n_total=total,
         n_finished=n_finished, n_with_result=with_result, partial=n_finished < total,
-        accuracy_on=ev.name, n_eval=ev.n, min_pairs=noether_min_pairs(), groups=groups,
+        accuracy_on=ev.name, n_eval=ev.n, min_pairs=noether_min_pairs(),
+        ranked_metric=f"{ev.name}_accuracy_tail", groups=groups,
         pairs=_pairwise(grouped, context), notes=[],
     )
-    return comparison.model_copy(update={"notes": _notes(comparison)})
+    return comparison.model_copy(update={"notes": _notes(comparison, asked),
+                                         "verdict": build_verdict(comparison, rope=rope)})
+
+
+def _available(metric: str, evaluated_on: str) -> str:
+    """The metric itself, or its training twin when there is no test set."""
+    if evaluated_on == "train" and metric.startswith("test_"):
+        return "train_" + metric[len("test_"):]
+    return metric
 
 
 class _Context:
     def __init__(self, model: ModelSpec, ev: Evaluation, x_effective: np.ndarray, metric: str,
-                 tolerance: float, max_pairs: int, seed: int, n_boot: int) -> None:
+                 tolerance: float, max_pairs: int, seed: int, n_boot: int,
+                 dataset: DatasetLike, loss: str) -> None:
         self.model, self.activation, self.ev = model, model.activation, ev
         self.x_effective, self.metric, self.tolerance = x_effective, metric, tolerance
         self.max_pairs, self.seed, self.n_boot = max_pairs, seed, n_boot
         self.majority = diag.majority_rate(ev.y)
+        self.dataset, self.loss = dataset, loss
+        self.ranked = f"{ev.name}_accuracy_tail"
 
 
 def _check_options(metric: str, tolerance: float, max_pairs: int | None) -> None:
@@ -134,7 +157,15 @@ def _group(trials: Sequence[TrialRecord]) -> dict[tuple[str, str], list[TrialRec
 
 
 def _value(trial: TrialRecord, metric: str) -> float | None:
-    value = None if trial.result is None else getattr(trial.result, metric)
+    """The metric of a trial's result; a tail metric falls back to the final value for results
+    stored before tails were recorded."""
+    result = trial.result
+    if result is None:
+        return None
+    if metric in TAIL_METRICS:
+        value = getattr(result.tail if result.tail is not None else result, TAIL_METRICS[metric])
+    else:
+        value = getattr(result, metric)
     return value if value is not None and math.isfinite(value) else None
 
 
@@ -168,6 +199,9 @@ def _diagnose(done: list[TrialRecord], layers: dict[int, Layers],
             effective_units=[int(c) for c in found.effective_units[i]]
             if found.finite[i] else None,
             tail_change=diag.tail_change(trial.result.curve),
+            value=_value(trial, ctx.ranked),
+            oscillating=trial.result.tail.oscillating if trial.result.tail else None,
+            accuracy_gap=trial.result.tail.accuracy_gap if trial.result.tail else None,
         ))
     return out
 
@@ -179,10 +213,12 @@ def _group_result(key: tuple[str, str], members: list[TrialRecord],
     trials = _diagnose(done, layers, ctx)
     stats = {m: describe([v for t in done if (v := _value(t, m)) is not None],
                          seed=ctx.seed, n_boot=ctx.n_boot) for m in METRICS}
-    accuracy = stats["test_accuracy" if ctx.ev.name == "test" else "train_accuracy"].mean
+    accuracy = stats[ctx.ranked].mean
     return Group(
         initializer=key[1], params=dict(members[0].params), n_trials=len(members),
         n_finished=len(done), stats=stats,
+        steps=max((t.result.steps for t in done), default=None),
+        hidden=list(ctx.model.hidden),
         accuracy_noise_floor=None if accuracy is None else binomial_se(accuracy, ctx.ev.n),
         failures=_failures(members, trials),
         solutions=_solutions(done, layers, trials, ctx), trials=trials,
@@ -190,7 +226,11 @@ def _group_result(key: tuple[str, str], members: list[TrialRecord],
 
 
 def _failures(members: list[TrialRecord], trials: list[TrialDiagnostics]) -> Failures:
+    bad = {t.id for t in members if t.state == "failed"} | {
+        d.trial_id for d in trials
+        if d.diverged or d.symmetry_never_broken or d.dead_units or d.stuck_at_chance}
     return Failures(
+        any=len(bad),
         failed=sum(t.state == "failed" for t in members),
         diverged=sum(d.diverged for d in trials),
         symmetry_never_broken=sum(d.symmetry_never_broken for d in trials),
@@ -212,6 +252,10 @@ def _solutions(done: list[TrialRecord], layers: dict[int, Layers],
     upper = np.triu_indices(len(chosen), 1)
     by_id = {d.trial_id: d for d in trials}
     tails = [c for t in chosen if (c := by_id[t.id].tail_change) is not None]
+    settled = [i for i, t in enumerate(chosen) if _converged(by_id[t.id])]
+    groups = find_groups(matrices.aligned_relative[np.ix_(settled, settled)], ctx.tolerance) \
+        if len(settled) >= 2 else None
+    nets = [layers[t.id] for t in chosen]
     return Solutions(
         n_trials=len(chosen), n_left_out=len(ok) - len(chosen), tolerance=ctx.tolerance,
         n_solutions=len(clusters),
@@ -224,7 +268,18 @@ def _solutions(done: list[TrialRecord], layers: dict[int, Layers],
         mean_aligned_relative=_mean(matrices.aligned_relative[upper]),
         exact=matrices.exact, median_tail_change=float(np.median(tails)) if tails else None,
         effective_units=_histogram(by_id[t.id].effective_units for t in chosen),
+        n_converged=len(settled),
+        distinct=groups.n_groups if groups is not None else None,
+        clear_groups=groups is not None and groups.clear,
+        largest_within=groups.largest_within if groups is not None else None,
+        smallest_between=groups.smallest_between if groups is not None else None,
+        function=function_evidence(nets, ctx.ev.x, ctx.dataset.x_train, ctx.dataset.y_train,
+                                   ctx.activation, loss=ctx.loss, seed=ctx.seed),
     )
+
+
+def _converged(d: TrialDiagnostics) -> bool:
+    return d.tail_change is not None and d.tail_change <= CONVERGED_TAIL_CHANGE
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -273,17 +328,18 @@ def _paired_groups(point: str, label_a: str, label_b: str,
                               initializer_b=label_b, metric=ctx.metric, stats=stats)
 
 
-def _notes(comparison: Comparison) -> list[str]:
+def _notes(comparison: Comparison, asked: str) -> list[str]:
     notes = []
     if comparison.partial:
         notes.append(f"partial: {comparison.n_finished} of {comparison.n_total} trials have "
                      f"finished; the figures cover the {comparison.n_with_result} with a result")
-    floors = [g.accuracy_noise_floor for g in comparison.groups if g.accuracy_noise_floor]
-    if floors:
-        notes.append(f"accuracy is measured on {comparison.n_eval} {comparison.accuracy_on} "
-                     f"points: its binomial standard error (~{max(floors):.4f}) is a noise "
-                     f"floor; seed spreads of accuracy below it are measurement noise")
-    if any(p.stats.note for p in comparison.pairs):
-        notes.append(f"some paired comparisons have fewer than {comparison.min_pairs} shared "
-                     f"seeds: they cannot decide between the initializers")
+    if asked != comparison.metric:
+        notes.append(f"this sweep has no test set: {asked} is replaced by {comparison.metric}, "
+                     f"and accuracies are the training set's")
+    if any(g.accuracy_noise_floor for g in comparison.groups):
+        notes.append(f"noise floor: accuracy is measured on {comparison.n_eval} "
+                     f"{comparison.accuracy_on} points, so each initializer's accuracy has a "
+                     f"binomial standard error √(p(1−p)/n) (per initializer in the table). It "
+                     f"bounds how far the accuracy on another draw of the {comparison.accuracy_on}"
+                     f" set could move, not the spread over seeds on this shared set")
     return notes

@@ -10,9 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Metric = Literal["test_accuracy", "train_accuracy", "train_cost_tail", "train_cost", "test_cost"]
+from sweepd.analysis.verdict_models import Verdict
+
+Metric = Literal["test_accuracy", "train_accuracy", "train_cost_tail", "train_cost", "test_cost",
+                 "test_accuracy_tail", "train_accuracy_tail", "test_cost_tail"]
 METRICS: tuple[str, ...] = Metric.__args__  # type: ignore[attr-defined]
 SUMMARY_METRICS = METRICS
+# Means over the last steps (TrialResult.tail): the verdict ranks on these (issue 11).
+TAIL_METRICS = {"test_accuracy_tail": "test_accuracy", "train_accuracy_tail": "train_accuracy",
+                "test_cost_tail": "test_cost"}
 
 
 class _Model(BaseModel):
@@ -20,16 +26,23 @@ class _Model(BaseModel):
 
 
 class Summary(_Model):
-    """One metric over seeds; fields are None where undefined (std and CI need two values)."""
+    """One metric over seeds; fields are None where undefined (std and CIs need two values).
+
+    `ci_low`/`ci_high` bound the mean (Student t); `iqm_ci_low`/`iqm_ci_high` bound the
+    interquartile mean (percentile bootstrap over seeds, as rliable does).
+    """
 
     n: int
     mean: float | None = None
     std: float | None = None
     median: float | None = None
+    iqm: float | None = None
     min: float | None = None
     max: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    iqm_ci_low: float | None = None
+    iqm_ci_high: float | None = None
     level: float = 0.95
 
 
@@ -62,11 +75,16 @@ class TrialDiagnostics(_Model):
     stuck_at_chance: bool
     effective_units: list[int] | None  # per hidden layer; None when the weights are not finite
     tail_change: float | None  # relative change of the training cost over the curve's tail
+    value: float | None = None  # the ranked metric (tail-averaged accuracy)
+    oscillating: bool | None = None  # a period-2 cycle at the end (None: not recorded)
+    accuracy_gap: float | None = None  # accuracy difference between the cycle's two phases
 
 
 class Failures(_Model):
-    """Counts of trials per failure kind (one trial may count in several)."""
+    """Counts of trials per failure kind (one trial may count in several; `any` counts each
+    trial once, so it never exceeds the group's trials)."""
 
+    any: int = 0  # trials with at least one of the kinds below
     failed: int = 0  # ended without a result (state "failed")
     diverged: int = 0
     symmetry_never_broken: int = 0
@@ -96,6 +114,28 @@ class Solutions(_Model):
     exact: bool  # aligned distances exact (one hidden layer) or weight matching (deeper)
     median_tail_change: float | None
     effective_units: dict[str, int]  # "units per hidden layer" → number of trials
+    # Distinct solutions told from a clear gap in the aligned distances, among converged runs
+    # only (the clusters above are a display grouping at `tolerance`).
+    n_converged: int = 0
+    distinct: int | None = None  # None: not converged, or no clear groups
+    clear_groups: bool = False
+    largest_within: float | None = None
+    smallest_between: float | None = None
+    function: FunctionEvidence | None = None
+
+
+class FunctionEvidence(_Model):
+    """Do the runs compute the same function? Over all pairs, or `n_pairs` sampled ones."""
+
+    n_pairs: int
+    sampled: bool
+    disagreement: float | None  # mean share of evaluation points predicted differently
+    max_disagreement: float | None
+    mean_abs_dp: float | None  # mean |p_A(x) − p_B(x)| of the predicted probability
+    n_barrier_pairs: int
+    barrier_raw: float | None  # mean loss barrier on the training set, raw
+    barrier_aligned: float | None  # ... after aligning
+    cka: float | None  # mean linear CKA, first hidden layer
 
 
 class Group(_Model):
@@ -105,6 +145,8 @@ class Group(_Model):
     params: dict[str, Any]
     n_trials: int  # all the group's trials given, finished or not
     n_finished: int  # trials with a result
+    steps: int | None = None  # training steps of its runs (the longest)
+    hidden: list[int] = []  # hidden widths of the architecture
     stats: dict[str, Summary]  # per metric; costs compared on train_cost_tail
     accuracy_noise_floor: float | None  # binomial SE at the mean accuracy
     failures: Failures
@@ -121,8 +163,10 @@ class PairwiseComparison(_Model):
 
 
 class Comparison(_Model):
-    """A sweep's comparison: per-group statistics, failures, solutions, and paired tests."""
+    """A sweep's comparison: the verdict first, then per-group statistics, failures,
+    solutions, and paired tests."""
 
+    verdict: Verdict | None = None
     metric: Metric
     tolerance: float
     activation: str
@@ -132,7 +176,8 @@ class Comparison(_Model):
     partial: bool  # True while some trials have not finished: figures cover those that have
     accuracy_on: Literal["test", "train"]
     n_eval: int  # points behind the accuracy (noise floor √(p(1−p)/n_eval))
-    min_pairs: int  # paired seeds a decision needs (Noether)
+    min_pairs: int  # paired seeds the sign test needs (Noether), for the paired details
+    ranked_metric: str = "test_accuracy_tail"  # what the verdict ranks on
     groups: list[Group]
     pairs: list[PairwiseComparison]
     notes: list[str]

@@ -1,5 +1,5 @@
-"""Statistics across seeds (SCIENCE.md §4): per-configuration summaries with a percentile
-bootstrap CI of the mean, paired comparisons of two initializers over shared seeds, the seed
+"""Statistics across seeds: per-configuration summaries (mean with a t interval, IQM with a
+percentile-bootstrap interval), paired comparisons of two initializers over shared seeds, the seed
 count a decision needs (Noether 1987), and the test-set binomial noise floor.
 
 Bootstraps are vectorised (one (n_boot, n) index draw) and deterministic: they draw from
@@ -13,8 +13,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, trim_mean
 
+from sweepd.analysis.inference import t_interval
 from sweepd.analysis.models import PairedStats, Summary
 
 NOETHER_GAMMA = 0.75  # P(A > B) worth detecting (Bouthillier et al. 2021)
@@ -27,9 +28,11 @@ Seed = int | np.random.Generator
 
 def noether_min_pairs(gamma: float = NOETHER_GAMMA, alpha: float = NOETHER_ALPHA,
                       beta: float = NOETHER_BETA) -> int:
-    """Paired seeds needed to detect P(A > B) = γ (Noether's sample size for the sign test).
+    """Paired seeds the sign test needs to detect a share of pairs won γ (Noether 1987).
 
-    n ≥ (z_{1−α} + z_{1−β})² / (6 (γ − ½)²); 29 for γ = 0.75, α = β = 0.05.
+    n ≥ (z_{1−α} + z_{1−β})² / (4 (γ − ½)²); 44 for γ = 0.75, α = β = 0.05 (one-sided). The
+    two-sample Mann–Whitney test needs fewer per group, (…)² / (6 (γ − ½)²) = 29: see
+    `sweepd.analysis.inference.noether_seeds`.
 
     Raises:
         ValueError: γ not in (½, 1], or α, β not in (0, ½).
@@ -37,7 +40,7 @@ def noether_min_pairs(gamma: float = NOETHER_GAMMA, alpha: float = NOETHER_ALPHA
     if not 0.5 < gamma <= 1 or not 0 < alpha < 0.5 or not 0 < beta < 0.5:
         raise ValueError("need 0.5 < gamma <= 1 and 0 < alpha, beta < 0.5")
     z = norm.ppf(1 - alpha) + norm.ppf(1 - beta)
-    return math.ceil(z**2 / (6 * (gamma - 0.5) ** 2))
+    return math.ceil(z**2 / (4 * (gamma - 0.5) ** 2))
 
 
 def binomial_se(p: float, n_test: int) -> float:
@@ -105,9 +108,20 @@ def _checked(values: Sequence[float] | np.ndarray, n_boot: int, level: float) ->
     return array
 
 
+def bootstrap_iqms(values: np.ndarray, n_boot: int, seed: Seed = 0) -> np.ndarray:
+    """Interquartile means of `n_boot` resamples of `values`, drawn in bounded chunks."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n = values.size
+    rows = max(1, _CHUNK // max(1, n))
+    return np.concatenate([
+        trim_mean(values[rng.integers(0, n, size=(min(rows, n_boot - start), n))], 0.25, axis=1)
+        for start in range(0, n_boot, rows)])
+
+
 def describe(values: Sequence[float] | np.ndarray, *, seed: Seed = 0, n_boot: int = 2000,
              level: float = 0.95) -> Summary:
-    """n, mean, std (ddof 1), median, min, max and a percentile-bootstrap CI of the mean.
+    """n, mean, std (ddof 1), median, IQM, min, max, a t interval of the mean and a
+    percentile-bootstrap interval of the IQM.
 
     Args:
         values: finite values, one per seed.
@@ -125,13 +139,13 @@ def describe(values: Sequence[float] | np.ndarray, *, seed: Seed = 0, n_boot: in
     n = array.size
     if n == 0:
         return Summary(n=0, level=level)
-    low = high = None
-    if n > 1:
-        low, high = _interval(bootstrap_means(array, n_boot, seed), level)
+    mean_ci = t_interval(array, level) or (None, None)
+    iqm_ci = _interval(bootstrap_iqms(array, n_boot, seed), level) if n > 1 else (None, None)
     return Summary(
         n=n, mean=float(array.mean()), std=float(array.std(ddof=1)) if n > 1 else None,
-        median=float(np.median(array)), min=float(array.min()), max=float(array.max()),
-        ci_low=low, ci_high=high, level=level,
+        median=float(np.median(array)), iqm=float(trim_mean(array, 0.25)),
+        min=float(array.min()), max=float(array.max()), ci_low=mean_ci[0], ci_high=mean_ci[1],
+        iqm_ci_low=iqm_ci[0], iqm_ci_high=iqm_ci[1], level=level,
     )
 
 
@@ -163,8 +177,8 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
         raise ValueError("paired values need the same length")
     n, needed = xa.size, noether_min_pairs()
     note = None if n >= needed else (
-        f"{n} paired seeds: a decision needs at least {needed} (Noether, γ = {NOETHER_GAMMA}, "
-        f"α = β = {NOETHER_ALPHA})")
+        f"{n} paired seeds: the sign test needs about {needed} to detect a share won of "
+        f"{NOETHER_GAMMA} (Noether, α = β = {NOETHER_ALPHA})")
     if n == 0:
         return PairedStats(n_pairs=0, larger_is_better=larger_is_better, level=level,
                            min_pairs=needed, note=note)
@@ -174,6 +188,8 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
     if n > 1:
         boot = bootstrap_means(np.column_stack([xa - xb, wins]), n_boot, seed)
         diff_ci, p_ci = _interval(boot[:, 0], level), _interval(boot[:, 1], level)
+        if not p_ci[0] <= 0.5 <= p_ci[1]:
+            note = None  # the interval already decides: no seed count to ask for
     return PairedStats(
         n_pairs=n, mean_a=float(xa.mean()), mean_b=float(xb.mean()),
         difference=float(np.mean(xa - xb)), difference_ci_low=diff_ci[0],

@@ -8,9 +8,10 @@ from sweepd.analysis.stats import (
 )
 
 
-def test_compute_noether_threshold_gives_29_for_the_standard_setting():
-    assert noether_min_pairs(0.75, 0.05, 0.05) == 29
-    assert noether_min_pairs() == 29
+def test_compute_noether_threshold_gives_44_for_the_sign_test():
+    # The paired share-won statistic is a sign test: (z_.95 + z_.95)² / (4 (γ − ½)²) = 43.3.
+    assert noether_min_pairs(0.75, 0.05, 0.05) == 44
+    assert noether_min_pairs() == 44
 
 
 def test_compute_noether_threshold_grows_for_smaller_effects():
@@ -32,7 +33,7 @@ def test_describe_values_matches_numpy():
 def test_describe_values_is_deterministic_for_a_seed():
     values = np.random.default_rng(3).normal(size=40)
     assert describe(values, seed=7) == describe(values, seed=7)
-    assert describe(values, seed=7).ci_low != describe(values, seed=8).ci_low
+    assert describe(values, seed=7).iqm_ci_low != describe(values, seed=8).iqm_ci_low
 
 
 def test_describe_ci_covers_a_known_mean_at_about_the_nominal_rate():
@@ -98,11 +99,17 @@ def test_paired_difference_interval_contains_a_known_shift():
 
 def test_paired_note_appears_below_the_noether_count_and_not_at_it():
     rng = np.random.default_rng(4)
-    few = paired(rng.normal(size=28), rng.normal(size=28))
-    enough = paired(rng.normal(size=29), rng.normal(size=29))
-    assert few.note is not None and "28" in few.note and "29" in few.note
+    few = paired(rng.normal(size=43), rng.normal(size=43))
+    enough = paired(rng.normal(size=44), rng.normal(size=44))
+    assert few.note is not None and "43" in few.note and "44" in few.note
+    assert "sign test" in few.note
     assert enough.note is None
-    assert few.min_pairs == enough.min_pairs == 29
+    assert few.min_pairs == enough.min_pairs == 44
+
+
+def test_paired_note_is_dropped_when_the_interval_already_decides():
+    decided = paired([0.9] * 8, [0.5] * 8)  # A wins every pair: the interval excludes ½
+    assert decided.n_pairs == 8 < decided.min_pairs and decided.note is None
 
 
 def test_paired_rejects_unequal_lengths():
