@@ -219,13 +219,16 @@ def cancel(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
 def compare(sweep_id: int, tolerance: float = 0.05,
             metric: str = "test_accuracy", as_json: Annotated[bool, typer.Option(
                 "--json", help="Print the raw JSON.")] = False,
+            details: Annotated[bool, typer.Option(
+                "--details", help="Also the solutions, paired tests and notes.")] = False,
             url: UrlOpt = None, token: TokenOpt = None) -> None:
-    """Compare initializers: statistics over seeds, paired tests, solutions modulo symmetry."""
+    """The verdict — is it OK that the weights differ, which initializer, how many more
+    seeds — then a table per initializer; --details for solutions and paired tests."""
     view = _client(url, token).compare(sweep_id, tolerance=tolerance, metric=metric)
     if as_json:
         typer.echo(json.dumps(view.raw, indent=2))
         return
-    view.print(console)
+    view.print(console, details=details)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The SDK's view of a comparison: typed objects, DataFrames, plain words and rich tables."""
+"""The SDK's view of a comparison: the verdict first, then typed objects, DataFrames, plain
+words and rich tables."""
 
 from __future__ import annotations
 
@@ -6,19 +7,29 @@ from typing import Any
 
 from sweepd.analysis.models import Comparison
 from sweepd.analysis.report import summary_text
+from sweepd.analysis.verdict_models import Verdict
+from sweepd.analysis.verdict_text import point_name
 
 
 class ComparisonView:
-    """What `Sweep.compare()` returns.
+    """What `Sweep.compare()` returns: the verdict first, then the details.
+
+    `print(view)` shows the verdict's text; `view.verdict` is the typed verdict (tiers,
+    recommendation, seeds needed, evidence); `view.model` the whole typed `Comparison`.
 
     Attributes:
-        model: the typed `Comparison` (groups, pairs, notes).
+        model: the typed `Comparison` (verdict, groups, pairs, notes).
         raw: the JSON it was parsed from.
     """
 
     def __init__(self, raw: dict[str, Any]) -> None:
         self.raw = raw
         self.model = Comparison.model_validate(raw)
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The answer: is it OK that the weights differ, which initializer, how many seeds."""
+        return self.model.verdict
 
     @property
     def groups(self) -> list[Any]:
@@ -30,16 +41,22 @@ class ComparisonView:
 
     @property
     def summary(self) -> str:
-        """The answer in plain words, one line per initializer, then the notes."""
+        """Per-initializer lines in plain words (the details behind the verdict)."""
         return summary_text(self.model)
 
     def to_pandas(self) -> dict[str, Any]:
         """Tables as DataFrames: groups, failures, solutions, clusters, pairs, trials."""
         return self.model.to_pandas()
 
-    def print(self, console: Any, *, max_pairs: int = 40) -> None:
-        """Print the outcome, solutions and pair tables and the plain-words answer (rich)."""
-        console.print(_outcomes(self.model))
+    def print(self, console: Any, *, details: bool = False, max_pairs: int = 40) -> None:
+        """The verdict (at most 15 lines at 100 columns), a compact table per grid point, and
+        with `details` the solutions, the paired tests and the per-initializer lines."""
+        console.print(verdict_lines(self.model))
+        for table in ranking_tables(self.model):
+            console.print(table)
+        if not details:
+            console.print("[dim]--details: solutions, paired tests and notes; --json: all.[/]")
+            return
         console.print(_solutions(self.model))
         if len(self.model.pairs) <= max_pairs:
             console.print(_pairs(self.model))
@@ -48,9 +65,85 @@ class ComparisonView:
                           "to_pandas()['pairs']")
         console.print(self.summary)
 
+    def __str__(self) -> str:
+        verdict = self.model.verdict
+        return verdict.text if verdict is not None else self.summary
+
     def __repr__(self) -> str:
-        return (f"<Comparison {len(self.model.groups)} groups, {len(self.model.pairs)} pairs"
-                f"{', partial' if self.model.partial else ''}>")
+        verdict = self.model.verdict
+        head = ""
+        if verdict is not None and verdict.points:
+            point = verdict.points[0].which_initializer
+            head = f" use {point.recommended[0]}," if point.recommended else ""
+        return (f"<Comparison{head} {len(self.model.groups)} groups, "
+                f"{len(self.model.pairs)} pairs{', partial' if self.model.partial else ''}>")
+
+
+def verdict_lines(model: Comparison) -> str:
+    """The verdict as a few short lines per grid point: the answer, then tiers and seeds."""
+    verdict = model.verdict
+    if verdict is None:
+        return summary_text(model)
+    lines = ["[yellow]Partial: some trials are still running.[/]"] if verdict.partial else []
+    for point in verdict.points:
+        where = point_name(point.params)
+        if where:
+            lines.append(f"[bold underline]At {where}[/]")
+        choice = point.which_initializer
+        lines.append(f"[bold]Is it OK?[/] {point.is_it_ok.sentence}")
+        if choice.recommendation:
+            lines.append(f"[bold]Which initializer?[/] [green]{choice.recommendation}[/]")
+        lines.append(choice.sentence)
+        lines += [f"[yellow]Warning:[/] {w}" for w in choice.warnings[:2]]
+        lines.append(f"[bold]More seeds?[/] {point.more_seeds.sentence}")
+    return "\n".join(lines)
+
+
+def _method(choice: Any) -> str:
+    return (f"Mann–Whitney vs the best (Holm), TOST on the Hodges–Lehmann shift, ROPE "
+            f"±{choice.rope * 100:.2f} pp; ranked on {choice.metric}")
+
+
+def ranking_tables(model: Comparison) -> list[Any]:
+    """Per grid point: tier, n, IQM with its 95 % CI, mean ± std, worst, outliers, failed."""
+    from rich import box
+    from rich.table import Table
+
+    if model.verdict is None:
+        return [_outcomes(model)]
+    tables = []
+    for point in model.verdict.points:
+        where = point_name(point.params)
+        choice = point.which_initializer
+        table = Table(title=f"{_METRIC_WORDS.get(choice.metric, choice.metric)} in %"
+                      f"{f' at {where}' if where else ''}: IQM with 95 % bootstrap CI",
+                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                      caption=f"Tests: {_method(choice)}. out: outlier seeds; fail: runs that "
+                      "failed (no result, diverged, symmetry never broken, dead units, chance).",
+                      caption_justify="left")
+        for column in ("initializer", "tier", "n", "IQM [95 % CI]", "mean±std", "worst",
+                       "out", "fail"):
+            table.add_column(column, no_wrap=True, max_width=26 if column == "initializer"
+                             else None, overflow="ellipsis",
+                             justify="left" if column in ("initializer", "tier") else "right")
+        for row in choice.ranking:
+            table.add_row(row.initializer, _TIER_STYLE[row.tier], str(row.n),
+                          f"{_pct(row.iqm)} [{_pct(row.ci_low)}, {_pct(row.ci_high)}]",
+                          f"{_pct(row.mean)}±{_pct(row.std)}", _pct(row.worst),
+                          str(row.n_outliers), f"{row.n_failed}/{row.n_runs}")
+        tables.append(table)
+    return tables
+
+
+_METRIC_WORDS = {"test_accuracy_tail": "Test accuracy (mean of the last steps)",
+                 "train_accuracy_tail": "Training accuracy (mean of the last steps)"}
+_TIER_STYLE = {"best": "[green]best[/]", "equivalent": "[green]equiv.[/]",
+               "undecided": "[yellow]undecided[/]", "worse": "[red]worse[/]",
+               "failed": "[red]failed[/]"}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.2f}"
 
 
 def _name(group: Any) -> str:

@@ -67,7 +67,8 @@ def compare_sweep(store: Any, owner_id: int, sweep_id: int, *, metric: str = "te
         cell = spec.trial_for(members[0].seed, members[0].initializer, members[0].params)
         parts.append(analyse(members, {t.id: blobs[t.id] for t in members if t.id in blobs},
                              cell.model, load(cell.dataset), metric=metric,
-                             tolerance=tolerance, n_total=len(members)))
+                             tolerance=tolerance, n_total=len(members),
+                             loss=cell.training.loss))
     result = _merge(parts, n_total=sweep.n_trials)
     if cache is not None and sweep.state in FINAL_SWEEP_STATES:
         cache.put(key, result)
@@ -135,9 +136,11 @@ def _merge(parts: list[Comparison], *, n_total: int) -> Comparison:
         raise InvalidSpec("this sweep has no trials to compare")
     if len(parts) == 1:
         return parts[0]
+    from sweepd.analysis.verdict import build_verdict
+
     first = parts[0]
     notes = list(dict.fromkeys(n for p in parts for n in p.notes))
-    return first.model_copy(update={
+    merged = first.model_copy(update={
         "n_total": n_total,
         "n_finished": sum(p.n_finished for p in parts),
         "n_with_result": sum(p.n_with_result for p in parts),
@@ -146,3 +149,4 @@ def _merge(parts: list[Comparison], *, n_total: int) -> Comparison:
         "pairs": [q for p in parts for q in p.pairs],
         "notes": notes,
     })
+    return merged.model_copy(update={"verdict": build_verdict(merged)})
