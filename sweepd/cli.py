@@ -247,9 +247,7 @@ def demo(steps: Annotated[int, typer.Option(help="GD steps per trial (10 000 = t
 
 
 def _print_summary(client: Any, sweep_id: int) -> None:
-    from sweepd.demo import summary_table
-
-    console.print(summary_table(client.trials_frame(sweep_id)))
+    client.compare(sweep_id).print(console)
 
 
 def _fmt(value: Any) -> str:

@@ -2,7 +2,8 @@
 
 It starts `sweepd serve` (SQLite + local Ray) as a child process unless a service already
 answers on the port, submits the moons study through the SDK, follows it with a progress bar,
-prints a table per initializer and leaves the service running for the web page.
+prints the verdict (is it OK that the weights differ, which initializer, how many seeds) and a
+table per initializer, and leaves the service running for the web page.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from rich.console import Console
-from rich.table import Table
 
 from sweepd import tokenfile
 from sweepd.examples import seed_example
@@ -37,9 +36,9 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
                       f"{len(spec.initializers)} initializers = {spec.n_trials} trials, "
                       f"{steps} GD steps each, moons n=5000 noise=0.2, 2-4-1 tanh/sigmoid")
         sweep = client.submit(spec).wait(progress=True)
-        console.print(summary_table(sweep.trials_frame()))
-        console.print(f"sweep {sweep.id} {sweep.state}: {sweep.counts}")
-        console.print(f"Compare:  sweepd compare {sweep.id}      Web:  {url}/")
+        console.print(f"sweep {sweep.id} {sweep.state}: {sweep.counts}\n")
+        sweep.compare().print(console)
+        console.print(f"Details:  sweepd compare {sweep.id} --details      Web:  {url}/")
         if server is not None and keep_serving:
             console.print(f"sweepd keeps serving on {url} — Ctrl-C to stop.")
             server.wait()
@@ -50,34 +49,6 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
         if server is not None and server.poll() is None:
             server.send_signal(signal.SIGINT)  # uvicorn and Ray shut down quietly on SIGINT
             server.wait(timeout=60)
-
-
-def summary_table(frame: Any) -> Table:
-    """Per initializer: seeds, mean/min/max test accuracy, tail training cost, failures."""
-    table = Table(title="Outcomes over seeds, per initializer")
-    table.add_column("initializer", no_wrap=True, max_width=26, overflow="ellipsis")
-    for heading in ("n", "acc", "min", "max", "cost", "fail"):
-        table.add_column(heading, justify="right", no_wrap=True,
-                         min_width=2 if heading == "n" else 6)
-    if frame.empty:
-        return table
-    acc = "test_accuracy" if frame.get("test_accuracy") is not None and \
-        frame["test_accuracy"].notna().any() else "train_accuracy"
-    for label, group in frame.groupby("initializer", sort=False):
-        ok = group[group["state"] == "completed"]
-        bad = int((group["state"] == "failed").sum()) + int((ok.get("status") == "diverged").sum())
-        table.add_row(str(label), str(len(group)), _f(ok[acc].mean()), _f(ok[acc].min()),
-                      _f(ok[acc].max()), _f(ok["train_cost_tail"].mean()), str(bad))
-    table.caption = (f"acc: mean {acc.replace('_', ' ')} over seeds; cost: mean training cost "
-                     f"over the last 5 % of steps; fail: failed or diverged")
-    return table
-
-
-def _f(value: Any) -> str:
-    try:
-        return f"{float(value):.4f}"
-    except (TypeError, ValueError):
-        return "–"
 
 
 def _healthy(url: str) -> bool:

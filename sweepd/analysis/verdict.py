@@ -39,6 +39,7 @@ from sweepd.analysis.verdict_models import (
 from sweepd.analysis.verdict_text import point_text, solutions_sentence, sweep_text
 
 CONVERGED_TAIL_CHANGE = 1e-4  # relative cost change over the curve's tail: "stopped moving"
+STILL_LEARNING = 1e-2  # ... above this the runs are still learning: nothing can be told yet
 ROPE_MIN = 0.001  # 0.1 percentage points
 OUTLIER_IQRS = 3.0  # below median − max(3 IQR, 2 ROPE): a black swan
 OUTLIER_ROPES = 2.0
@@ -505,6 +506,9 @@ def _weight_evidence(arm: _Arm) -> WeightEvidence:
 def _kind(working: list[_Arm], evidence: list[WeightEvidence]) -> str:
     outliers = [o for a in working for o in a.outliers]
     moving = sum(a.still_moving for a in working) > len(working) / 2
+    learning = sum((a.change or 0) > STILL_LEARNING for a in working) > len(working) / 2
+    if learning:
+        return "cannot_tell_yet"
     if outliers:
         settled = all(not a.still_moving for a in working if a.outliers)
         return "some_seeds_worse" if settled else "cannot_tell_yet"

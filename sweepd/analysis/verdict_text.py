@@ -38,6 +38,9 @@ def point_text(params: dict[str, Any], solutions: SolutionsAnswer, choice: Choic
                more: MoreSeedsAnswer) -> str:
     """At most about eight sentences: is it OK, which initializer, warnings, seeds."""
     parts = [solutions.sentence]
+    if choice.metric.startswith("train_"):
+        parts.append("This sweep has no test set, so initializers are ranked on training "
+                     "accuracy.")
     if choice.recommendation:
         parts.append(choice.recommendation)
     parts.append(choice.sentence)

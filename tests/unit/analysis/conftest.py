@@ -78,13 +78,14 @@ def trained(moons: Data) -> list[dict[str, np.ndarray]]:
 def make_trial(trial_id: int, seed: int, label: str = "glorot_uniform", *,
                params: dict[str, Any] | None = None, state: str = "completed",
                accuracy: float | None = 0.9, cost: float | None = 0.3,
-               status: str = "ok", curve: list[float | None] | None = None) -> TrialRecord:
+               status: str = "ok", curve: list[float | None] | None = None,
+               tail: dict[str, Any] | None = None) -> TrialRecord:
     result = None if state != "completed" else ResultRecord(
         status=status, train_cost=cost, train_accuracy=accuracy, test_cost=cost,
         test_accuracy=accuracy, train_cost_tail=cost, steps=100, diverged_step=None,
         wall_seconds=0.1, curve_every=10, curve=curve if curve is not None else [0.7] + [cost] * 10,
         final_sha256="0" * 64, initial_sha256=None, environment={},
-        created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+        created_at=datetime(2025, 1, 1, tzinfo=timezone.utc), tail=tail)
     return TrialRecord(
         id=trial_id, sweep_id=1, cell_key=f"k{trial_id}", seed=seed, initializer={"name": label},
         initializer_label=label, params=params or {}, state=state, attempt=1, max_attempts=3,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sweepd.analysis.clusters import cluster_solutions
+from sweepd.analysis.clusters import GAP, cluster_solutions, find_groups
 
 
 def _line(points):
@@ -42,3 +42,34 @@ def test_cluster_solutions_rejects_a_non_positive_tolerance(tolerance):
 def test_cluster_solutions_rejects_a_non_square_matrix():
     with pytest.raises(ValueError, match="square"):
         cluster_solutions(np.zeros((2, 3)), 0.1)
+
+
+def _four_groups() -> np.ndarray:
+    from scipy.spatial.distance import pdist, squareform
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (4, 5))
+    points = np.concatenate([c + rng.normal(0, 0.01, (6, 5)) for c in centres])
+    return squareform(pdist(points))
+
+
+@pytest.mark.parametrize("method", ["single", "complete", "average", "weighted"])
+def test_find_groups_counts_four_separated_groups_whatever_the_linkage(method):
+    groups = find_groups(_four_groups(), 0.05, method=method)
+    assert groups.clear and groups.n_groups == 4
+    assert sorted(np.bincount(groups.labels)) == [6, 6, 6, 6]
+    assert groups.largest_within * GAP <= groups.smallest_between
+
+
+def test_find_groups_says_no_clear_groups_without_a_gap():
+    # Runs spread evenly along a valley: every distance from 0.01 to 0.6, no gap.
+    positions = np.linspace(0.0, 0.6, 25)
+    groups = find_groups(np.abs(positions[:, None] - positions[None, :]), 0.05)
+    assert not groups.clear and groups.n_groups is None and groups.labels is None
+
+
+def test_find_groups_within_the_tolerance_is_one_solution():
+    d = np.full((5, 5), 0.01)
+    np.fill_diagonal(d, 0.0)
+    groups = find_groups(d, 0.05)
+    assert groups.clear and groups.n_groups == 1
