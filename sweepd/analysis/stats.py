@@ -99,6 +99,14 @@ def _interval(means: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def wilson_interval(p: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a share p over n pairs: never zero-width, even at 0 or 1."""
+    z = float(norm.ppf((1 + level) / 2))
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _checked(values: Sequence[float] | np.ndarray, n_boot: int, level: float) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64).ravel()
     if not np.all(np.isfinite(array)):
@@ -155,9 +163,10 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
     """Compare A and B over shared seeds: a[i] and b[i] come from the same seed.
 
     P(A beats B) is the share of seeds where A's value is better than B's (larger, or smaller
-    when `larger_is_better` is False); ties count one half. Both it and the difference of
-    means (A − B) get percentile-bootstrap CIs from the same resamples of seeds. Below the
-    Noether seed count a note says that the sweep cannot decide.
+    when `larger_is_better` is False); ties count one half: a sign-test statistic, with a
+    Wilson interval. The difference of means (A − B) gets a percentile-bootstrap CI. Below the
+    sign test's Noether seed count, and while the interval holds ½, a note says that the
+    sweep cannot decide.
 
     Args:
         a, b: finite values, paired by position.
@@ -186,8 +195,8 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
     wins = np.where(sign * (xa - xb) > 0, 1.0, np.where(xa == xb, 0.5, 0.0))
     diff_ci = p_ci = (None, None)
     if n > 1:
-        boot = bootstrap_means(np.column_stack([xa - xb, wins]), n_boot, seed)
-        diff_ci, p_ci = _interval(boot[:, 0], level), _interval(boot[:, 1], level)
+        diff_ci = _interval(bootstrap_means(xa - xb, n_boot, seed), level)
+        p_ci = wilson_interval(float(wins.mean()), n, level)
         if not p_ci[0] <= 0.5 <= p_ci[1]:
             note = None  # the interval already decides: no seed count to ask for
     return PairedStats(
