@@ -57,6 +57,7 @@ class ComparisonView:
         if not details:
             console.print("[dim]--details: solutions, paired tests and notes; --json: all.[/]")
             return
+        console.print(_outcomes(self.model))
         console.print(_solutions(self.model))
         if len(self.model.pairs) <= max_pairs:
             console.print(_pairs(self.model))
@@ -155,14 +156,15 @@ def _outcomes(model: Comparison) -> Any:
     from rich.table import Table
 
     acc = "test_accuracy" if model.accuracy_on == "test" else "train_accuracy"
-    table = Table(title=f"Outcomes over seeds ({acc.replace('_', ' ')}, 95 % bootstrap CI)")
+    table = Table(title=f"Outcomes over seeds ({acc.replace('_', ' ')} at the last step, mean "
+                  "with 95 % t interval; noise floor: the binomial SE of each initializer's "
+                  "accuracy)")
     for column in ("initializer", "n", "mean", "CI", "min", "max", "noise floor",
                    "cost tail", "failures"):
         table.add_column(column, no_wrap=column == "initializer")
     for g in model.groups:
         s, c = g.stats.get(acc), g.stats.get("train_cost_tail")
-        f = g.failures
-        bad = f.failed + f.diverged + f.symmetry_never_broken + f.stuck_at_chance
+        bad = g.failures.any
         table.add_row(_name(g), str(g.n_finished), _cell(s and s.mean),
                       f"[{_cell(s and s.ci_low)}, {_cell(s and s.ci_high)}]",
                       _cell(s and s.min), _cell(s and s.max), _cell(g.accuracy_noise_floor),

@@ -24,9 +24,12 @@ TrialRef = Annotated[int, Query(ge=1, le=2**63 - 1, description="A trial id of t
 def compare_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep, request: Request,
                   metric: MetricQuery = "test_accuracy", tolerance: Tolerance = 0.05,
                   ) -> Comparison:
-    """Per initializer (and grid point): outcome statistics with bootstrap CIs, failures,
-    distinct solutions modulo symmetry; between initializers: paired tests over seeds.
-    A sweep still running is compared on its finished trials (`partial: true`)."""
+    """The verdict first — is it OK that the weights differ, which initializer to use, how
+    many more seeds — as a short `text` and structured parts per grid point; then per
+    initializer (and grid point) outcome statistics, failures, distinct solutions modulo
+    symmetry and whether the runs compute the same function; between initializers, paired
+    tests over seeds. A sweep still running is compared on its finished trials
+    (`partial: true`)."""
     return comparisons.compare_sweep(store, user.id, sweep_id, metric=metric,
                                      tolerance=tolerance, cache=request.app.state.comparisons)
 

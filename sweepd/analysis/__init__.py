@@ -9,6 +9,11 @@
     clusters     cluster_solutions (complete linkage under a relative tolerance)
     functional   forward pass, predict, disagreement, interpolate, barrier, linear_cka
     compare      compare_sweep, compare_pair → models.Comparison, models.PairComparison
+    function_evidence  disagreement, |Δp|, barriers and CKA over a group's pairs of runs
+    inference    P(A > B) with Newcombe's interval, Mann–Whitney, Holm, Hodges–Lehmann,
+                 Clopper–Pearson, Noether's seed counts
+    verdict      build_verdict → verdict_models.Verdict (is it OK, which initializer, seeds)
+    verdict_text the verdict in words
     report       summary_text
 
 Names load lazily, so `sweepd.analysis.models` can be used without NumPy or SciPy.
