@@ -1,6 +1,6 @@
 """The HTTP transport of sweepd (FastAPI): routers, schemas conversion, auth, errors, SSE.
 
-Only `create_app` is public; the composition root (`sweepd.server`) calls it.
+Only `create_app` is public; the composition root (`service.server`) calls it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The FastAPI application: routers, middleware, error mapping and lifespan, wired together.
 
-`create_app` is called by the composition root (`sweepd.server`) with everything the app needs
+`create_app` is called by the composition root (`service.server`) with everything the app needs
 passed in: the settings, the store, and callables for what lives outside the transport (the
 dispatcher's start/stop, its readiness, the replayer). The app imports no executor code.
 

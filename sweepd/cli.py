@@ -1,7 +1,8 @@
 """The `sweepd` command line: run the service, submit and follow sweeps, fetch results.
 
-Server commands (`serve`, `dispatcher`, `migrate`, `token`, `demo`) need the `server` extra;
-the others only talk HTTP to a running service through `sweepd.Client`.
+Server commands (`serve` and `dispatcher`, added by `service.cli` through the
+`sweepd.commands` entry point; `migrate`, `token`, `demo`) need the `server` extra; the others
+only talk HTTP to a running service through `sweepd.Client`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
+
+from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
@@ -29,6 +32,14 @@ TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="SWEEPD_TOKEN
                                                  help="API token.", show_default=False)]
 
 
+def _load_commands(target: typer.Typer) -> None:
+    """Commands that other packages add through the `sweepd.commands` entry-point group: the
+    composition root (`service.cli`) adds `serve` and `dispatcher` this way, so this module
+    never imports the layers above the domain."""
+    for entry in entry_points(group="sweepd.commands"):
+        entry.load()(target)
+
+
 def _client(url: str | None, token: str | None) -> Any:
     from sweepd.client import Client
 
@@ -36,32 +47,6 @@ def _client(url: str | None, token: str | None) -> Any:
 
 
 # -- service --------------------------------------------------------------------------------
-
-
-@app.command()
-def serve(host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,
-          port: Annotated[Optional[int], typer.Option(help="Port.")] = None,
-          dispatcher: Annotated[bool, typer.Option(help="Run the dispatcher in this process.")]
-          = True) -> None:
-    """Run the service (API + dispatcher). Embedded default: SQLite + a local Ray."""
-    from sweepd.server import serve as run
-    from sweepd.settings import load_settings
-
-    overrides: dict[str, Any] = {"run_dispatcher": dispatcher}
-    if host:
-        overrides["host"] = host
-    if port:
-        overrides["port"] = port
-    run(load_settings(**overrides))
-
-
-@app.command("dispatcher")
-def dispatcher_cmd() -> None:
-    """Run only the dispatcher (with API replicas started by `serve --no-dispatcher`)."""
-    from sweepd.server import run_dispatcher_only
-    from sweepd.settings import load_settings
-
-    run_dispatcher_only(load_settings())
 
 
 @app.command()
@@ -85,7 +70,7 @@ def token_create(name: str, user: Annotated[str, typer.Option(help="User name.")
                  ) -> None:
     """Create a token (and the user if missing); it is printed once and stored hashed."""
     from sweepd import tokenfile
-    from sweepd.server import open_service_store
+    from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
 
     settings = load_settings()
@@ -101,7 +86,7 @@ def token_create(name: str, user: Annotated[str, typer.Option(help="User name.")
 @token_app.command("list")
 def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") -> None:
     """List a user's tokens (prefixes only; the tokens themselves are never stored)."""
-    from sweepd.server import open_service_store
+    from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
 
     store = open_service_store(load_settings())
@@ -118,7 +103,7 @@ def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") 
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke a token by id."""
-    from sweepd.server import open_service_store
+    from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
 
     open_service_store(load_settings()).revoke_token(token_id)
@@ -222,8 +207,7 @@ def compare(sweep_id: int, tolerance: float = 0.05,
             details: Annotated[bool, typer.Option(
                 "--details", help="Also the solutions, paired tests and notes.")] = False,
             url: UrlOpt = None, token: TokenOpt = None) -> None:
-    """The verdict — is it OK that the weights differ, which initializer, how many more
-    seeds — then a table per initializer; --details for solutions and paired tests."""
+    """The verdict (is it OK, which initializer, how many seeds), then a table; --details."""
     view = _client(url, token).compare(sweep_id, tolerance=tolerance, metric=metric)
     if as_json:
         typer.echo(json.dumps(view.raw, indent=2))
@@ -254,6 +238,9 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "" if value is None else str(value)
+
+
+_load_commands(app)
 
 
 def main() -> None:

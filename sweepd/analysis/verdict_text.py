@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sweepd.analysis.verdict_models import (
-    ChoiceAnswer, MoreSeedsAnswer, PointVerdict, SolutionsAnswer, WeightEvidence,
+    ChoiceAnswer, MoreSeedsAnswer, Outlier, PointVerdict, SolutionsAnswer, WeightEvidence,
 )
 
-if TYPE_CHECKING:
-    from sweepd.analysis.verdict import _Arm
+
+class _Arm(Protocol):
+    """What the words need of an initializer's runs (`sweepd.analysis.verdict._Arm`)."""
+
+    label: str
+    values: Any  # numpy array of the ranked metric
+    outliers: list[Outlier]
+    still_moving: bool
+    change: float | None
+    group: Any
 
 MAX_POINTS_IN_TEXT = 4
 

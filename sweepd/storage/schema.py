@@ -25,7 +25,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-import migrations
 from sweepd.errors import SchemaOutOfDate, Unavailable
 from sweepd.storage.database import create_engine, sqlite_file, translate_errors, writer
 from sweepd.storage.store import Store
@@ -40,7 +39,9 @@ _PG_LOCK_KEY = 0x5357_4545_5044  # "SWEEPD"
 def alembic_config() -> Config:
     """The Alembic configuration, built in code: no alembic.ini is read at run time."""
     config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    # A package resource, not an import: the migrations import the ORM models, so an import
+    # here would tie the two packages both ways.
+    config.set_main_option("script_location", "migrations:")
     return config
 
 

@@ -4,43 +4,21 @@
 In production the API can run as several replicas with `SWEEPD_RUN_DISPATCHER=false` and one
 more process runs the dispatcher, all against PostgreSQL and an existing Ray cluster
 (`RAY_ADDRESS`); only one dispatcher is active at a time (it holds a database lease).
-This is the only module that imports both `api` and `workers`.
+This package is the only place that imports both `api` and `workers`.
 """
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from typing import Any
 
-from sweepd import tokenfile
+from sweepd.bootstrap import bootstrap_admin, open_service_store
 from sweepd.settings import Settings
-
-log = logging.getLogger("sweepd.server")
-
-
-def open_service_store(settings: Settings) -> Any:
-    """Open the store; the embedded SQLite default migrates its own file, others must be at head."""
-    from sweepd.storage.schema import open_store
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    auto = settings.auto_migrate if settings.auto_migrate is not None else settings.is_embedded_sqlite
-    return open_store(settings.resolved_database_url, auto_migrate=auto)
+from sweepd.storage.store import Store
 
 
-def bootstrap_admin(store: Any, settings: Settings) -> str | None:
-    """On an empty database, create the admin user and token, save it and return it (once)."""
-    if store.count_users() > 0:
-        return None
-    user = store.create_user("admin", is_admin=True)
-    _, raw = store.create_token(user.id, "default")
-    path = tokenfile.save(settings.url, raw, settings.resolved_token_file)
-    log.info("created the admin token and saved it to %s", path)
-    return raw
-
-
-def build_app(settings: Settings, store: Any) -> tuple[Any, Any]:
+def build_app(settings: Settings, store: Store) -> tuple[Any, Any]:
     """Build the FastAPI app and (unless disabled) the dispatcher that runs beside it."""
     from api import create_app
     from workers.dispatcher import Dispatcher
