@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sweepd import weights
-from sweepd.results import TrialResult
+from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import SweepSpec
 from sweepd.storage.records import ResultItem
 from sweepd.storage.schema import head_revision, open_store
@@ -37,7 +37,10 @@ def main() -> Path:
                          train_accuracy=0.75, test_cost=0.6, test_accuracy=0.7,
                          train_cost_tail=0.5, steps=10, wall_seconds=0.01, curve_every=5,
                          curve=[0.7, 0.6, 0.5], final_weights=blob, final_sha256=sha,
-                         environment={"torch": "fixture"})
+                         environment={"torch": "fixture"},
+                         tail=TailMetrics(steps=8, train_cost=0.5, train_accuracy=0.75,
+                                          test_cost=0.6, test_accuracy=0.7, oscillating=True,
+                                          cost_gap=0.01, accuracy_gap=0.005))
     store.record_results([ResultItem(trial_id=trial.trial_id, attempt=trial.attempt,
                                      result=result, node="fixture", device="cpu")])
     store.dispose()

@@ -41,4 +41,9 @@ def test_upgrade_stored_schema_to_head_keeps_data(stored: Path, tmp_path: Path):
     done = store.list_trials(user.id, sweeps[0].id, state="completed", limit=10, offset=0)[0]
     blob, sha = store.get_weights(user.id, sweeps[0].id, done[0].id, "final")
     assert len(blob) > 0 and done[0].result.final_sha256 == sha
+    tail = done[0].result.tail
+    if stored.stem < "0002":
+        assert tail is None  # results from before 0002 have no tail; the comparison falls back
+    else:
+        assert tail is not None and tail.oscillating and tail.test_accuracy == 0.7
     store.dispose()
