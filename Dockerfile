@@ -26,8 +26,9 @@ COPY sweepd ./sweepd
 COPY api ./api
 COPY workers ./workers
 COPY migrations ./migrations
+COPY service ./service
 RUN pip install ".[server]" "torch==${TORCH_VERSION}" \
-    && python -c "import sweepd, api, workers, migrations, ray, torch"
+    && python -c "import sweepd, api, workers, migrations, service, ray, torch"
 
 # Never run as root. Ray keeps its sessions under /tmp/ray; the API keeps its token file (and,
 # without PostgreSQL, its SQLite file) in SWEEPD_DATA_DIR, a volume in docker-compose.yml.

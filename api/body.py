@@ -10,7 +10,6 @@ threadpool because a spec may list a hundred thousand seeds. Every failure is an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from typing import Annotated, Any
@@ -77,16 +76,6 @@ def parse_spec(raw: bytes, max_trials: int) -> SweepSpec:
                   for e in exc.errors(include_input=False, include_url=False,
                                       include_context=False)]
         raise InvalidSpec(summarize(errors), errors=errors) from None
-
-
-def spec_hash(spec: SweepSpec) -> str:
-    """sha256 of the canonical JSON of a validated spec: what an Idempotency-Key is bound to.
-
-    Hashing the validated spec rather than the raw bytes makes key order, whitespace and the
-    shorthand `"he_normal"` for `{"name": "he_normal"}` irrelevant to idempotency.
-    """
-    text = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def read_spec(request: Request, settings: SettingsDep) -> SweepSpec:

@@ -21,7 +21,7 @@ from sweepd.schemas import (
     TrialsPublic,
     WeightsJson,
 )
-from sweepd.storage.records import SweepRecord, TrialRecord
+from sweepd.records import SweepRecord, TrialRecord
 
 
 def sweep_public(record: SweepRecord) -> SweepPublic:

@@ -15,7 +15,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from sweepd.errors import BadRequest, Unauthorized
 from sweepd.schemas import DEFAULT_PAGE_SIZE, MAX_IDEMPOTENCY_KEY, MAX_PAGE_SIZE
 from sweepd.settings import Settings
-from sweepd.storage.records import UserRecord
+from sweepd.records import UserRecord
 from sweepd.storage.store import Store
 
 TOKEN_COOKIE = "sweepd_token"

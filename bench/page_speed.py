@@ -44,7 +44,7 @@ from sweepd.datasets import load
 from sweepd.results import TrialResult
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
-from sweepd.storage.records import ResultItem
+from sweepd.records import ResultItem
 from sweepd.storage.schema import migrate, open_store
 
 HIDDEN, SEEDS = 4, 300

@@ -21,7 +21,7 @@ from sweepd import comparisons
 from sweepd.analysis.report import summary_text
 from sweepd.engine import run_batch
 from sweepd.spec import SweepSpec
-from sweepd.storage.records import ResultItem
+from sweepd.records import ResultItem
 from sweepd.storage.schema import open_store
 
 

@@ -16,8 +16,8 @@ from sweepd import weights
 from sweepd.analysis.models import Comparison, PairComparison
 from sweepd.errors import Conflict, InvalidSpec
 from sweepd.spec import SweepSpec
+from sweepd.states import FINAL_SWEEP_STATES
 
-FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})
 
 
 class ComparisonCache:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sweepd.results import TailMetrics
 from sweepd.spec import SweepSpec
-from sweepd.storage.records import SweepState, TrialState
+from sweepd.states import SweepState, TrialState
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

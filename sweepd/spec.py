@@ -385,8 +385,22 @@ def _dump(value: Any) -> Any:
 
 
 def _digest(payload: Any) -> str:
+    return _digest_hex(payload)[:32]
+
+
+def _digest_hex(payload: Any) -> str:
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def spec_hash(spec: SweepSpec) -> str:
+    """sha256 of the canonical JSON of a validated spec: what an Idempotency-Key is bound to.
+
+    Hashing the validated spec rather than the raw bytes makes key order, whitespace and the
+    shorthand `"he_normal"` for `{"name": "he_normal"}` irrelevant to idempotency. Every
+    submission path (the API, the store, the SDK's `SweepSpec`) uses this one function.
+    """
+    return _digest_hex(spec.model_dump(mode="json"))
 
 
 def cell_key(seed: int, initializer: Any, params: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ once per distinct dataset × model × training of the grid, before anything is s
 
 from __future__ import annotations
 
+from sweepd.outputs import resolve_output
 from sweepd.spec import SweepSpec
 
 
@@ -17,7 +18,6 @@ def check_trainable(spec: SweepSpec) -> None:
         InvalidSpec: an output layer or loss that does not fit the dataset's classes.
     """
     from sweepd.datasets import load
-    from sweepd.engine.heads import make_head
 
     seen: set[str] = set()
     seed, init = spec.seed_values[0], spec.initializers[0]
@@ -26,4 +26,4 @@ def check_trainable(spec: SweepSpec) -> None:
         if cell.batch_key in seen:
             continue
         seen.add(cell.batch_key)
-        make_head(cell.model.output, cell.training.loss, load(cell.dataset).n_classes)
+        resolve_output(cell.model.output, cell.training.loss, load(cell.dataset).n_classes)

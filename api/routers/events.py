@@ -29,7 +29,8 @@ from api.convert import sweep_progress, trial_public
 from api.deps import CurrentUser, StoreDep, SweepId
 from api.openapi import problems
 from sweepd.errors import NotFound
-from sweepd.storage.records import SweepRecord, TrialRecord
+from sweepd.records import SweepRecord, TrialRecord
+from sweepd.states import FINAL_SWEEP_STATES
 from sweepd.storage.store import Store
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
@@ -37,7 +38,6 @@ router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000  # how long an EventSource waits before it reconnects
-FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})
 Cursor = tuple[datetime, int]
 
 # Each event of the stream, as OpenAPI 3.2's `itemSchema` describes server-sent events: `event`

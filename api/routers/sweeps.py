@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.body import SpecBody, spec_hash
+from api.body import SpecBody
 from api.convert import sweep_public, sweeps_public
 from api.deps import (
     DEFAULT_LIMIT,
@@ -16,10 +16,9 @@ from api.deps import (
     StoreDep,
     SweepId,
 )
-from api.limits import check_in_flight
 from api.openapi import SPEC_BODY, problems
+from sweepd import submission
 from sweepd.schemas import SweepPublic, SweepsPublic
-from sweepd.trainability import check_trainable
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
 
@@ -35,10 +34,8 @@ def submit_sweep(user: CurrentUser, key: IdempotencyKey, spec: SpecBody, store: 
     With an `Idempotency-Key`, a repeated request with the same body returns the stored sweep
     (200) and the same key with another body is refused (409).
     """
-    check_trainable(spec)
-    check_in_flight(store, settings, user.id, spec.n_trials, key)
-    record, created = store.submit_sweep(user.id, spec, idempotency_key=key,
-                                         body_hash=spec_hash(spec))
+    record, created = submission.submit_sweep(store, settings, user.id, spec,
+                                              idempotency_key=key)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/sweeps/{record.id}"
     return sweep_public(record)

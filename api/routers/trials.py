@@ -13,7 +13,7 @@ from api.openapi import problems
 from sweepd import comparisons
 from sweepd.schemas import TrialPublic, TrialsPublic
 from sweepd.spec import SEED_LIMIT
-from sweepd.storage.records import TrialState
+from sweepd.states import TrialState
 
 router = APIRouter(prefix="/sweeps/{sweep_id}/trials", tags=["trials"],
                    responses=problems(401, 404, 422))

@@ -27,7 +27,7 @@ from api.web.templating import render
 from sweepd import tokenfile
 from sweepd.errors import BadRequest, Unauthorized
 from sweepd.settings import Settings
-from sweepd.storage.records import UserRecord
+from sweepd.records import UserRecord
 from sweepd.storage.store import Store
 
 SIGNIN = "/signin"

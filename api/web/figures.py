@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from sweepd.analysis.models import Comparison
-from sweepd.storage.records import TrialRecord
+from sweepd.records import TrialRecord
 
 BAND = (10.0, 90.0)  # percentiles of the cost band: the middle 80 % of seeds
 DIGITS = 5

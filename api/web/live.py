@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, StoreDep
 from sweepd.errors import NotFound
-from sweepd.storage.records import SweepRecord
+from sweepd.records import SweepRecord
 from sweepd.storage.store import Store
 
 router = APIRouter(prefix="/web-api/sweeps", include_in_schema=False)

@@ -27,7 +27,7 @@ import numpy as np
 from api.web.figures import group_label, rounded
 from sweepd import weights
 from sweepd.analysis.symmetry import canonical_form
-from sweepd.storage.records import TrialRecord
+from sweepd.records import TrialRecord
 
 MAX_POINTS = 2_000  # per panel, drawn as separate points; beyond it units are binned
 BINS = 90  # cells per axis when binning: about one marker wide on a page-wide panel

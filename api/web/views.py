@@ -20,7 +20,7 @@ from sweepd.analysis.symmetry import canonical_form
 from sweepd.datasets import Dataset, load
 from sweepd.errors import BadRequest, Conflict, SweepdError
 from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
-from sweepd.storage.records import SweepRecord, TrialRecord
+from sweepd.records import SweepRecord, TrialRecord
 from sweepd.storage.store import Store
 
 FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})

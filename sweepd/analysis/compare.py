@@ -31,7 +31,8 @@ from sweepd.analysis.pair import Evaluation, check_architecture, compare_pair, e
 from sweepd.analysis.stats import binomial_se, describe, noether_min_pairs, paired
 from sweepd.errors import InvalidSpec
 from sweepd.spec import ModelSpec
-from sweepd.storage.records import FINAL_TRIAL_STATES, TrialRecord
+from sweepd.records import TrialRecord
+from sweepd.states import FINAL_TRIAL_STATES
 
 __all__ = ["compare_pair", "compare_sweep"]
 

@@ -17,7 +17,7 @@ from sweepd.analysis.functional import (
 from sweepd.analysis.models import Curve, PairComparison
 from sweepd.errors import InvalidSpec
 from sweepd.spec import ModelSpec
-from sweepd.storage.records import TrialRecord
+from sweepd.records import TrialRecord
 
 
 class _Data(Protocol):

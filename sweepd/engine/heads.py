@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from sweepd.engine.mlp import Workspace
-from sweepd.errors import InvalidSpec
+from sweepd.outputs import resolve_output
 
 _aten = torch.ops.aten
 
@@ -127,13 +127,7 @@ def make_head(output: str, loss: str, n_classes: int) -> Head:
     Raises:
         InvalidSpec: sigmoid output on more than two classes, or bce with a softmax output.
     """
-    if output == "auto":
-        output = "sigmoid" if n_classes == 2 else "softmax"
-    if output == "sigmoid" and n_classes != 2:
-        raise InvalidSpec(f"model.output: a sigmoid output needs 2 classes, the dataset has "
-                          f"{n_classes}; use softmax")
+    output, loss = resolve_output(output, loss, n_classes)
     if output == "sigmoid":
         return MSE(1) if loss == "mse" else SigmoidBCE(1)
-    if loss == "bce":
-        raise InvalidSpec("training.loss: bce needs a sigmoid output; use ce with softmax")
     return MSE(n_classes) if loss == "mse" else SoftmaxCE(n_classes)

@@ -3,7 +3,7 @@
     from sweepd.storage import open_store
     store = open_store("sqlite:///sweepd.db", auto_migrate=True)
 
-The records the store returns live in `sweepd.storage.records` and import no SQLAlchemy; the
+The records the store returns live in `sweepd.records` and import no SQLAlchemy; the
 rest is imported lazily, so that reading records never needs the server's dependencies.
 """
 

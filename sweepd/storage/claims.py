@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sweepd.spec import SweepSpec
-from sweepd.storage.records import ClaimedBatch, ClaimedTrial
+from sweepd.records import ClaimedBatch, ClaimedTrial
 
 
 class SpecCache:

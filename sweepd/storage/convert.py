@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sweepd.storage.models import SqlApiToken, SqlResult, SqlSweep, SqlTrial, SqlUser
-from sweepd.storage.records import (
-    FINAL_TRIAL_STATES,
-    TRIAL_STATES,
+from sweepd.records import (
     ResultRecord,
     SweepRecord,
     TokenRecord,
     TrialRecord,
     UserRecord,
 )
+from sweepd.states import FINAL_TRIAL_STATES, TRIAL_STATES
+from sweepd.storage.models import SqlApiToken, SqlResult, SqlSweep, SqlTrial, SqlUser
 
 
 def user_record(row: SqlUser) -> UserRecord:

@@ -1,7 +1,7 @@
 """The SQL tables, as SQLAlchemy 2.x typed ORM classes (`SqlSweep`, `SqlTrial`, ...).
 
 These rows never leave `sweepd.storage`: the store converts them into the plain records of
-`sweepd.storage.records`. The schema itself only changes through Alembic (`migrations/`); a test
+`sweepd.records`. The schema itself only changes through Alembic (`migrations/`); a test
 checks that these classes and the migrated schema agree on both SQLite and PostgreSQL.
 
 The invariants of DESIGN.md live in the schema where a database can hold them: one trial per

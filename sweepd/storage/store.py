@@ -9,7 +9,7 @@ docs/architecture.md, "Store"):
     DispatchStore  leadership, claims, leases, results, releases (store_dispatch.py)
 
 Each public method is one unit of work (one transaction) and returns records from
-`sweepd.storage.records`; ORM rows never leave this package.
+`sweepd.records`; ORM rows never leave this package.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sweepd.errors import Conflict, NotFound, Unavailable
 from sweepd.storage.convert import token_record, user_record
 from sweepd.storage.models import SqlApiToken, SqlUser
-from sweepd.storage.records import TokenRecord, UserRecord
+from sweepd.records import TokenRecord, UserRecord
 from sweepd.storage.store_base import StoreBase
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from sweepd.errors import InvalidSpec, NotFound
 from sweepd.storage.convert import sweep_record
 from sweepd.storage.database import unit_of_work
 from sweepd.storage.models import SqlSweep, SqlTrial
-from sweepd.storage.records import SweepRecord
+from sweepd.records import SweepRecord
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from sweepd.storage.claims import SpecCache, build_batches
 from sweepd.storage.models import SqlDispatcherLease, SqlResult, SqlSweep, SqlTrial
-from sweepd.storage.records import ClaimedBatch, Fenced, ResultItem
+from sweepd.records import ClaimedBatch, Fenced, ResultItem
 from sweepd.storage.store_base import StoreBase, chunks
 from sweepd.storage.transitions import (
     locked_trials,

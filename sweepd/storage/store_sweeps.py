@@ -8,7 +8,6 @@ makes concurrent resubmissions safe, since only one INSERT can win.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -16,17 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sweepd.errors import Conflict, NotFound
-from sweepd.spec import SweepSpec
+from sweepd.spec import SweepSpec, spec_hash
 from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
-from sweepd.storage.records import SweepRecord
+from sweepd.records import SweepRecord
 from sweepd.storage.store_base import StoreBase, check_page
-from sweepd.storage.transitions import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES, locked_trials
-
-
-def spec_hash(spec: SweepSpec) -> str:
-    """The sha256 of a spec's canonical JSON: the body hash when the caller gives none."""
-    return hashlib.sha256(spec.model_dump_json().encode("utf-8")).hexdigest()
+from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
+from sweepd.storage.transitions import locked_trials
 
 
 def trial_rows(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -118,7 +113,7 @@ class SweepStore(StoreBase):
             query = (select(func.count()).select_from(SqlTrial)
                      .join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id)
                      .where(SqlSweep.owner_id == owner_id,
-                            SqlTrial.state.in_(("pending", "running"))))
+                            SqlTrial.state.in_(OPEN_TRIAL_STATES)))
             return int(session.scalar(query) or 0)
 
     def find_sweep_by_key(self, owner_id: int, idempotency_key: str) -> int | None:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import undefer
 from sweepd.errors import InvalidSpec, NotFound
 from sweepd.storage.convert import trial_record
 from sweepd.storage.models import SqlResult, SqlTrial
-from sweepd.storage.records import TRIAL_STATES, TrialRecord
+from sweepd.records import TrialRecord
+from sweepd.states import TRIAL_STATES
 from sweepd.storage.store_base import StoreBase, check_page
 
 EVENTS_LIMIT = 1000

@@ -22,11 +22,9 @@ from typing import Any
 from sqlalchemy import Select, exists, select, update
 from sqlalchemy.orm import Session
 
+from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
 from sweepd.storage.models import SqlSweep, SqlTrial
 from sweepd.storage.store_base import chunks
-
-OPEN_TRIAL_STATES = ("pending", "running")
-FINAL_SWEEP_STATES = ("completed", "failed", "cancelled")
 
 
 def locked_trials(session: Session, query: Select[Any], *, skip_locked: bool = False) -> list[Any]:

@@ -24,7 +24,7 @@ from sweepd.analysis.models import (
 from sweepd.datasets import load
 from sweepd.errors import BadRequest
 from sweepd.spec import DatasetSpec
-from sweepd.storage.records import ResultRecord, TrialRecord
+from sweepd.records import ResultRecord, TrialRecord
 
 WIDTH = 4
 
@@ -154,7 +154,7 @@ def iris_grid_site(tmp_path):
     """A store with one finished iris sweep over two learning rates; (store, sweep, token)."""
     from sweepd.results import TrialResult
     from sweepd.spec import SweepSpec
-    from sweepd.storage.records import ResultItem
+    from sweepd.records import ResultItem
     from sweepd.storage.schema import migrate, open_store
 
     url = f"sqlite:///{tmp_path / 'sweepd.db'}"

@@ -11,7 +11,7 @@ from pathlib import Path
 from sweepd import weights
 from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import SweepSpec
-from sweepd.storage.records import ResultItem
+from sweepd.records import ResultItem
 from sweepd.storage.schema import head_revision, open_store
 
 import numpy as np

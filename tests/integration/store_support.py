@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from sweepd.results import TrialResult
 from sweepd.spec import SweepSpec
-from sweepd.storage.records import ClaimedBatch, ClaimedTrial, ResultItem
+from sweepd.records import ClaimedBatch, ClaimedTrial, ResultItem
 from sweepd.storage.store import Store
 from sweepd.weights import pack
 

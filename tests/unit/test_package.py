@@ -53,3 +53,18 @@ def test_block_heavy_import_fires():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode != 0 and "blocked" in out.stderr
+
+
+def test_validate_submission_imports_no_torch():
+    code = textwrap.dedent("""
+        import sys
+        from sweepd.spec import SweepSpec, spec_hash
+        from sweepd.trainability import check_trainable
+        spec = SweepSpec.model_validate({"name": "x", "dataset": {"name": "iris"},
+                                         "seeds": [0], "initializers": ["glorot_uniform"]})
+        check_trainable(spec)
+        spec_hash(spec)
+        assert "torch" not in sys.modules, sorted(m for m in sys.modules if "torch" in m)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

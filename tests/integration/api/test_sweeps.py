@@ -225,3 +225,25 @@ def test_get_trial_of_other_sweep_is_404(client):
     second = submit(client).json()["id"]
     trial_id = client.get(f"/api/v1/sweeps/{first}/trials").json()["items"][0]["id"]
     assert client.get(f"/api/v1/sweeps/{second}/trials/{trial_id}").status_code == 404
+
+
+def test_submit_sweep_with_one_key_finds_one_sweep_through_store_api_and_sdk(client, store,
+                                                                            alice, live_url,
+                                                                            settings):
+    from sweepd import Client, SweepSpec, submission
+    from sweepd.spec import spec_hash
+
+    raw = small_spec()
+    spec = SweepSpec.model_validate(raw)
+    shuffled = SweepSpec.model_validate(dict(reversed(list(raw.items()))))
+    assert spec_hash(spec) == spec_hash(shuffled)  # one hash, whatever the key order
+    record, created = store.submit_sweep(alice.id, spec, idempotency_key="one-hash")
+    assert created
+    via_api = submit(client, dict(reversed(list(raw.items()))), **{"Idempotency-Key": "one-hash"})
+    assert via_api.status_code == 200 and via_api.json()["id"] == record.id
+    with Client(url=live_url, token=alice.token) as sdk:
+        assert sdk.submit(spec, idempotency_key="one-hash").id == record.id
+    again, created = submission.submit_sweep(store, settings, alice.id, spec,
+                                             idempotency_key="one-hash")
+    assert not created and again.id == record.id
+    assert store.list_sweeps(alice.id, limit=10, offset=0)[1] == 1

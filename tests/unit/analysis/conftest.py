@@ -12,7 +12,7 @@ import pytest
 from scipy.special import expit
 from sklearn.datasets import make_moons
 
-from sweepd.storage.records import ResultRecord, TrialRecord
+from sweepd.records import ResultRecord, TrialRecord
 from sweepd.weights import from_layers, layers
 
 @dataclass(frozen=True)

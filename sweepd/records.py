@@ -1,4 +1,5 @@
-"""Plain records the store returns. ORM rows never leave `sweepd.storage`; these do."""
+"""The domain's read model: plain records the store returns and the use cases, the API and the
+workers read. ORM rows never leave `sweepd.storage`; these do."""
 
 from __future__ import annotations
 
@@ -9,11 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import TrialSpec
-
-TrialState = Literal["pending", "running", "completed", "failed", "cancelled"]
-SweepState = Literal["pending", "running", "completed", "failed", "cancelled"]
-TRIAL_STATES: tuple[str, ...] = ("pending", "running", "completed", "failed", "cancelled")
-FINAL_TRIAL_STATES = frozenset({"completed", "failed", "cancelled"})
+from sweepd.states import SweepState, TrialState
 
 
 class _Record(BaseModel):
