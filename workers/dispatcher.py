@@ -30,7 +30,7 @@ import ray
 
 from sweepd.errors import Unavailable
 from sweepd.settings import Settings
-from sweepd.storage.records import ClaimedBatch, ResultItem
+from sweepd.records import ClaimedBatch, ResultItem
 from workers import cluster, faults
 from workers.tasks import Tracker, train_batch
 
