@@ -31,11 +31,29 @@ from pydantic import (
     model_validator,
 )
 
+from sweepd import batching
 from sweepd.spec_base import _Strict
 from sweepd.spec_initializers import (  # noqa: F401  (re-exported: they are part of the spec)
-    INITIALIZER_NAMES, Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity,
-    Initializer, LecunNormal, LecunUniform, Ones, Orthogonal, RandomNormal, RandomUniform,
-    TorchDefault, TruncatedNormal, VarianceScaling, Zeros, _name_to_mapping, initializer_label,
+    INITIALIZER_NAMES,
+    Constant,
+    GlorotNormal,
+    GlorotUniform,
+    HeNormal,
+    HeUniform,
+    Identity,
+    Initializer,
+    LecunNormal,
+    LecunUniform,
+    Ones,
+    Orthogonal,
+    RandomNormal,
+    RandomUniform,
+    TorchDefault,
+    TruncatedNormal,
+    VarianceScaling,
+    Zeros,
+    _name_to_mapping,
+    initializer_label,
 )
 
 MAX_TRIALS_DEFAULT = 100_000
@@ -312,9 +330,7 @@ class SweepSpec(_Strict):
         out: list[TrialSpec] = []
         for point in self.grid_points():
             sections = self._resolved_sections(point)
-            batch_key = _digest({**{k: v.model_dump(mode="json") for k, v in sections.items()},
-                                 "store": self.store.model_dump(mode="json"),
-                                 "bias": _dump(self.bias_initializer)})
+            batch_key = self._batch_key(sections)
             for seed in self.seed_values:
                 for init in self.initializers:
                     out.append(self._cell(seed, init, point, sections, batch_key))
@@ -327,10 +343,12 @@ class SweepSpec(_Strict):
         if init is None:
             raise ValueError(f"initializer {initializer!r} is not part of this sweep")
         sections = self._resolved_sections(params)
-        batch_key = _digest({**{k: v.model_dump(mode="json") for k, v in sections.items()},
-                             "store": self.store.model_dump(mode="json"),
-                             "bias": _dump(self.bias_initializer)})
-        return self._cell(seed, init, params, sections, batch_key)
+        return self._cell(seed, init, params, sections, self._batch_key(sections))
+
+    def _batch_key(self, sections: dict[str, BaseModel]) -> str:
+        return batching.batch_key({k: v.model_dump(mode="json") for k, v in sections.items()},
+                                  self.store.model_dump(mode="json"),
+                                  _dump(self.bias_initializer))
 
     def _resolved_sections(self, point: dict[str, Any]) -> dict[str, BaseModel]:
         sections: dict[str, BaseModel] = {s: getattr(self, s) for s in GRID_SECTIONS}

@@ -16,21 +16,21 @@ late report from a frozen or cancelled worker can never overwrite a newer one.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
 
+from sweepd.batching import batch_size
 from sweepd.errors import Unavailable
-from sweepd.settings import Settings
 from sweepd.records import ClaimedBatch, ResultItem
+from sweepd.settings import Settings
 from workers import cluster, faults
 from workers.tasks import Tracker, train_batch
 
@@ -284,7 +284,7 @@ class Dispatcher:
         if pending == 0:
             return
         cap = self.settings.batch_max_gpu if gpu_share else self.settings.batch_max_cpu
-        size = max(1, min(cap, math.ceil(pending / slots)))
+        size = batch_size(pending, slots, cap)
         claimed = self.store.claim_trials(holder=self.holder, max_trials=free * size,
                                           max_batch=size,
                                           lease_seconds=self.settings.lease_seconds)

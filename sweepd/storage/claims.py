@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sweepd.spec import SweepSpec
+from sweepd.batching import group_batches
 from sweepd.records import ClaimedBatch, ClaimedTrial
+from sweepd.spec import SweepSpec
 
 
 class SpecCache:
@@ -26,11 +27,7 @@ class SpecCache:
 
 
 def build_batches(rows: Sequence[Any], specs: SpecCache, max_batch: int) -> list[ClaimedBatch]:
-    """Group claimed rows into batches: same sweep and batch key, at most `max_batch` each.
-
-    Rows flagged `isolate` (released after their batch failed) go in a batch of their own, so
-    that a poison trial cannot take its batch-mates down with it again. Batches come out in
-    the rows' (FIFO) order.
+    """Group claimed rows into batches by the rule of `sweepd.batching`, in FIFO order.
 
     Args:
         rows: claimed trials (id, sweep_id, batch_key, seed, initializer, params, attempt,
@@ -38,14 +35,9 @@ def build_batches(rows: Sequence[Any], specs: SpecCache, max_batch: int) -> list
         specs: the specs of their sweeps.
         max_batch: the largest batch to make (at least 1).
     """
-    groups: dict[tuple[int, str, int], list[ClaimedTrial]] = {}
-    for row in rows:
+    def claimed(row: Any) -> ClaimedTrial:
         spec = specs.get(row.sweep_id).trial_for(row.seed, row.initializer, row.params)
-        trial = ClaimedTrial(trial_id=row.id, attempt=row.attempt, spec=spec)
-        # Each isolated trial gets a group key of its own (its id); the others share 0.
-        key = (row.sweep_id, row.batch_key, row.id if row.isolate else 0)
-        groups.setdefault(key, []).append(trial)
-    size = max(1, max_batch)
-    return [ClaimedBatch(sweep_id=sweep_id, batch_key=batch_key, trials=trials[i:i + size])
-            for (sweep_id, batch_key, _), trials in groups.items()
-            for i in range(0, len(trials), size)]
+        return ClaimedTrial(trial_id=row.id, attempt=row.attempt, spec=spec)
+
+    return [ClaimedBatch(sweep_id=sweep_id, batch_key=key, trials=trials)
+            for sweep_id, key, trials in group_batches(rows, claimed, max_batch)]
