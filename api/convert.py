@@ -37,8 +37,7 @@ def trial_public(record: TrialRecord) -> TrialPublic:
     fields = record.model_dump(include=set(TrialPublic.model_fields) - {"result"})
     result = None
     if record.result is not None:
-        result = ResultPublic.model_validate(
-            record.result.model_dump(include=set(ResultPublic.model_fields)))
+        result = ResultPublic.model_validate(record.result.model_dump())
     return TrialPublic.model_validate({**fields, "result": result})
 
 

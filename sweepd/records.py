@@ -4,11 +4,11 @@ workers read. ORM rows never leave `sweepd.storage`; these do."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sweepd.results import TailMetrics, TrialResult
+from sweepd.results import ResultFields, TrialResult
 from sweepd.spec import TrialSpec
 from sweepd.states import SweepState, TrialState
 
@@ -48,23 +48,12 @@ class SweepRecord(_Record):
     idempotency_key: str | None = None
 
 
-class ResultRecord(_Record):
-    status: Literal["ok", "diverged"]
-    train_cost: float | None
-    train_accuracy: float | None
-    test_cost: float | None
-    test_accuracy: float | None
-    train_cost_tail: float | None
-    steps: int
-    diverged_step: int | None
-    wall_seconds: float
-    curve_every: int
-    curve: list[float | None]
-    final_sha256: str
-    initial_sha256: str | None
-    environment: dict[str, Any]
+class ResultRecord(ResultFields):
+    """A stored result without its weights (they are read only when asked for)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
+
     created_at: datetime
-    tail: TailMetrics | None = None
 
 
 class TrialRecord(_Record):

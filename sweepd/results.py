@@ -30,21 +30,20 @@ class TailMetrics(BaseModel):
     accuracy_gap: float | None = None
 
 
-class TrialResult(BaseModel):
-    """The outcome of one trial.
+class ResultFields(BaseModel):
+    """What every view of a trial's result shows: the engine's `TrialResult`, the store's
+    `ResultRecord` and the API's `ResultPublic` extend this one field list (a new result column
+    is added here, in the ORM row and in a migration).
 
     Costs and accuracies are `None` when they are not finite (a diverged trial) or when there
     is no test set. `curve[i]` is the training cost before step `i * curve_every`; the last
     entry is the cost after the final step. `train_cost_tail` is the mean training cost over
-    the last 5 % of steps: at the edge of stability the final value oscillates, so comparisons
-    use the tail average (Cohen et al. 2021, edge of stability); `tail` holds every final metric averaged over
-the last few steps. Weights are safetensors bytes in Keras layout
-    (`layers.{i}.kernel` of shape (fan_in, fan_out), `layers.{i}.bias`), with their sha256.
+    the last 5 % of steps; `tail` holds every final metric averaged over the last few steps
+    (at the edge of stability the final value oscillates, so comparisons use these).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    cell_key: str
     status: Literal["ok", "diverged"]
     train_cost: float | None
     train_accuracy: float | None
@@ -56,9 +55,18 @@ the last few steps. Weights are safetensors bytes in Keras layout
     wall_seconds: float = Field(ge=0)
     curve_every: int = Field(ge=1)
     curve: list[float | None]
-    final_weights: bytes
     final_sha256: str
-    initial_weights: bytes | None = None
     initial_sha256: str | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
     tail: TailMetrics | None = None  # None for diverged trials and results stored before it
+
+
+class TrialResult(ResultFields):
+    """The outcome of one trial, as the engine returns it and the store keeps it: the result
+    fields plus the cell it belongs to and the weights. Weights are safetensors bytes in Keras
+    layout (`layers.{i}.kernel` of shape (fan_in, fan_out), `layers.{i}.bias`), with their
+    sha256."""
+
+    cell_key: str
+    final_weights: bytes
+    initial_weights: bytes | None = None

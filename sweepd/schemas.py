@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sweepd.results import TailMetrics
+from sweepd.results import ResultFields
 from sweepd.spec import SweepSpec
 from sweepd.states import SweepState, TrialState
 
@@ -73,25 +73,12 @@ class SweepsPublic(_Page):
     items: list[SweepPublic]
 
 
-class ResultPublic(_Public):
+class ResultPublic(ResultFields):
     """What a completed trial produced. Costs and accuracies are null when not finite."""
 
-    status: Literal["ok", "diverged"]
-    train_cost: float | None
-    train_accuracy: float | None
-    test_cost: float | None
-    test_accuracy: float | None
-    train_cost_tail: float | None
-    steps: NonNegative
-    diverged_step: int | None = None
-    wall_seconds: Annotated[float, Field(ge=0)]
-    curve_every: Annotated[int, Field(ge=1)]
-    curve: list[float | None]
-    final_sha256: str
-    initial_sha256: str | None = None
-    environment: dict[str, Any]
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     created_at: datetime
-    tail: TailMetrics | None = None
 
 
 class TrialPublic(_Public):

@@ -42,14 +42,8 @@ def sweep_record(row: SqlSweep, counts: dict[str, int], running_progress: float)
 
 
 def result_record(row: SqlResult) -> ResultRecord:
-    return ResultRecord(
-        status=row.status, train_cost=row.train_cost, train_accuracy=row.train_accuracy,
-        test_cost=row.test_cost, test_accuracy=row.test_accuracy,
-        train_cost_tail=row.train_cost_tail, steps=row.steps, diverged_step=row.diverged_step,
-        wall_seconds=row.wall_seconds, curve_every=row.curve_every, curve=row.curve,
-        final_sha256=row.final_sha256, initial_sha256=row.initial_sha256,
-        environment=row.environment, created_at=row.created_at, tail=row.tail,
-    )
+    # Built from the model's own field list; the deferred weight columns are not among them.
+    return ResultRecord.model_validate(row)
 
 
 def trial_record(row: SqlTrial, max_attempts: int, result: SqlResult | None = None) -> TrialRecord:

@@ -51,17 +51,9 @@ class _Claimed(NamedTuple):
 
 
 def _result_row(item: ResultItem, now: Any) -> dict[str, Any]:
-    r = item.result
-    return {
-        "trial_id": item.trial_id, "status": r.status, "train_cost": r.train_cost,
-        "train_accuracy": r.train_accuracy, "test_cost": r.test_cost,
-        "test_accuracy": r.test_accuracy, "train_cost_tail": r.train_cost_tail,
-        "steps": r.steps, "diverged_step": r.diverged_step, "wall_seconds": r.wall_seconds,
-        "curve_every": r.curve_every, "curve": r.curve, "final_weights": r.final_weights,
-        "final_sha256": r.final_sha256, "initial_weights": r.initial_weights,
-        "initial_sha256": r.initial_sha256, "environment": r.environment, "created_at": now,
-        "tail": r.tail.model_dump() if r.tail is not None else None,
-    }
+    # The row is the result's own fields (all but the cell it names) plus the keys.
+    return {"trial_id": item.trial_id, "created_at": now,
+            **item.result.model_dump(exclude={"cell_key"})}
 
 
 def _weights_intact(item: ResultItem) -> bool:
