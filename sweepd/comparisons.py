@@ -15,9 +15,9 @@ from typing import Any
 from sweepd import weights
 from sweepd.analysis.models import Comparison, PairComparison
 from sweepd.errors import Conflict, InvalidSpec
+from sweepd.ports import ResultReader
 from sweepd.spec import SweepSpec
 from sweepd.states import FINAL_SWEEP_STATES
-
 
 
 class ComparisonCache:
@@ -43,7 +43,7 @@ class ComparisonCache:
                 self._items.popitem(last=False)
 
 
-def compare_sweep(store: Any, owner_id: int, sweep_id: int, *, metric: str = "test_accuracy",
+def compare_sweep(store: ResultReader, owner_id: int, sweep_id: int, *, metric: str = "test_accuracy",
                   tolerance: float = 0.05, cache: ComparisonCache | None = None) -> Comparison:
     """The comparison of one of the owner's sweeps (partial while it runs).
 
@@ -75,7 +75,7 @@ def compare_sweep(store: Any, owner_id: int, sweep_id: int, *, metric: str = "te
     return result
 
 
-def compare_pair(store: Any, owner_id: int, sweep_id: int, a: int, b: int) -> PairComparison:
+def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: int) -> PairComparison:
     """Two trials of one sweep compared by weights and by function.
 
     Raises:
@@ -102,7 +102,7 @@ def compare_pair(store: Any, owner_id: int, sweep_id: int, a: int, b: int) -> Pa
                    loss=cell_a.training.loss)
 
 
-def canonical_weights(store: Any, owner_id: int, sweep_id: int, trial_id: int,
+def canonical_weights(store: ResultReader, owner_id: int, sweep_id: int, trial_id: int,
                       which: str = "final") -> tuple[bytes, str]:
     """A trial's weights in canonical form (signs and order of hidden units fixed).
 

@@ -29,6 +29,7 @@ import ray
 
 from sweepd.batching import batch_size
 from sweepd.errors import Unavailable
+from sweepd.ports import DispatchStore
 from sweepd.records import ClaimedBatch, ResultItem
 from sweepd.settings import Settings
 from workers import cluster, faults
@@ -63,7 +64,7 @@ class DispatcherStats:
 class Dispatcher:
     """Runs the dispatch loop in a background thread of the service process."""
 
-    def __init__(self, store: Any, settings: Settings) -> None:
+    def __init__(self, store: DispatchStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

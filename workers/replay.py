@@ -10,6 +10,7 @@ import ray
 
 from sweepd import weights
 from sweepd.errors import Conflict
+from sweepd.ports import ResultReader
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
 from workers import cluster
@@ -19,7 +20,7 @@ from workers.tasks import Tracker, train_batch
 class Replayer:
     """Re-trains a trial on the cluster, alone in its batch (results do not depend on K)."""
 
-    def __init__(self, store: Any, settings: Settings) -> None:
+    def __init__(self, store: ResultReader, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self._tracker: Any = None
