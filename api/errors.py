@@ -1,6 +1,6 @@
 """Every error response, in one place: RFC 9457 problem details (`application/problem+json`).
 
-    sweepd.errors.SweepdError (and subclasses)  → its own `status` and `title`
+    sweepd.errors.SweepdError (and subclasses)  → the status of `STATUS`, and its `title`
     RequestValidationError, pydantic ValidationError → 422 with `errors: [{loc, msg, type}]`
     Starlette/FastAPI HTTPException              → its status (404 unknown route, 405, ...)
     anything else                                → 500 without internals (see `internal_error`)
@@ -24,7 +24,10 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import current_request_id
-from sweepd.errors import SweepdError
+from sweepd.errors import (
+    BadRequest, Conflict, InvalidSpec, LimitExceeded, NotFound, SweepdError, Unauthorized,
+    Unavailable,
+)
 from sweepd.schemas import Problem
 
 log = logging.getLogger("api.errors")
@@ -37,13 +40,23 @@ WWW_AUTHENTICATE = 'Bearer realm="sweepd"'
 
 
 class PayloadTooLarge(SweepdError):
-    status = 413
     title = "Payload too large"
 
 
 class UnsupportedMediaType(SweepdError):
-    status = 415
     title = "Unsupported media type"
+
+
+# The one mapping from the domain's errors to HTTP; a subclass takes its nearest base's status.
+STATUS: dict[type[SweepdError], int] = {
+    InvalidSpec: 422, BadRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409,
+    LimitExceeded: 429, Unavailable: 503, PayloadTooLarge: 413, UnsupportedMediaType: 415,
+}
+
+
+def status_of(exc: SweepdError) -> int:
+    """The HTTP status of a domain error (500 for one the mapping does not know)."""
+    return next((STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS), 500)
 
 
 class ProblemResponse(JSONResponse):
@@ -113,11 +126,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _sweepd_error(request: Request, exc: SweepdError) -> ProblemResponse:
-    if exc.status >= 500:
+    status = status_of(exc)
+    if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc.detail)
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
     errors = clean_errors(exc.errors)
-    return problem(exc.status, exc.title, exc.detail or summarize(errors),
+    return problem(status, exc.title, exc.detail or summarize(errors),
                    instance=request.url.path, errors=errors, kind=_slug(exc.title),
                    headers=headers)
 

@@ -10,8 +10,9 @@
      ├── SchemaOutOfDate    database not at the Alembic head              → 503
      └── Unavailable        database or executor unreachable              → 503
 
-The domain raises these; `api.errors` maps them to HTTP status codes and problem-details bodies
-in one place. Nothing in `sweepd/` raises an HTTP exception.
+The domain raises these; `api.errors` maps them to HTTP status codes (as drawn above) and
+problem-details bodies in one place. The domain's errors carry no status code and nothing in
+`sweepd/` raises an HTTP exception.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 class SweepdError(Exception):
     """Base of every error sweepd raises on purpose."""
 
-    status = 500
     title = "Internal error"
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
@@ -32,37 +32,30 @@ class SweepdError(Exception):
 
 
 class InvalidSpec(SweepdError):
-    status = 422
     title = "Invalid input"
 
 
 class BadRequest(SweepdError):
-    status = 400
     title = "Bad request"
 
 
 class Unauthorized(SweepdError):
-    status = 401
     title = "Unauthorized"
 
 
 class NotFound(SweepdError):
-    status = 404
     title = "Not found"
 
 
 class Conflict(SweepdError):
-    status = 409
     title = "Conflict"
 
 
 class LimitExceeded(SweepdError):
-    status = 429
     title = "Limit exceeded"
 
 
 class Unavailable(SweepdError):
-    status = 503
     title = "Service unavailable"
 
 
