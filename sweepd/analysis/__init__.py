@@ -46,7 +46,11 @@ if TYPE_CHECKING:
     from sweepd.analysis.compare import compare_sweep
     from sweepd.analysis.distances import distance_matrix
     from sweepd.analysis.functional import (
-        barrier, disagreement, interpolate, linear_cka, predict,
+        barrier,
+        disagreement,
+        interpolate,
+        linear_cka,
+        predict,
     )
     from sweepd.analysis.models import Comparison, PairComparison
     from sweepd.analysis.pair import compare_pair

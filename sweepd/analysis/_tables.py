@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sweepd.analysis.models import Comparison, Group
+# Untyped on purpose: `models.Comparison.tables()` calls this module, so importing the models
+# here would tie the two both ways.
+Comparison = Group = Any
 
 
 def _where(group: Group) -> dict[str, Any]:

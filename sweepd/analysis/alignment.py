@@ -29,8 +29,19 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from sweepd.analysis._net import (
-    HOMOGENEOUS, ODD, Layers, Net, as_layers, check_activation, flatten, incoming,
-    normalise_scales, shape_of, to_weights, transform_units, unit_vectors,
+    HOMOGENEOUS,
+    ODD,
+    Layers,
+    Net,
+    as_layers,
+    check_activation,
+    flatten,
+    incoming,
+    normalise_scales,
+    shape_of,
+    to_weights,
+    transform_units,
+    unit_vectors,
 )
 
 MAX_PASSES = 100

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -23,15 +23,28 @@ from sweepd.analysis.clusters import cluster_solutions, find_groups
 from sweepd.analysis.distances import distance_matrix
 from sweepd.analysis.function_evidence import function_evidence
 from sweepd.analysis.models import (
-    METRICS, TAIL_METRICS, Comparison, Failures, Group, PairwiseComparison, SolutionCluster,
-    Solutions, TrialDiagnostics,
+    METRICS,
+    TAIL_METRICS,
+    Comparison,
+    Failures,
+    Group,
+    PairwiseComparison,
+    SolutionCluster,
+    Solutions,
+    TrialDiagnostics,
 )
-from sweepd.analysis.verdict import CONVERGED_TAIL_CHANGE, build_verdict
-from sweepd.analysis.pair import Evaluation, check_architecture, compare_pair, evaluation
+from sweepd.analysis.pair import (
+    DatasetLike,
+    Evaluation,
+    check_architecture,
+    compare_pair,
+    evaluation,
+)
 from sweepd.analysis.stats import binomial_se, describe, noether_min_pairs, paired
+from sweepd.analysis.verdict import CONVERGED_TAIL_CHANGE, build_verdict
 from sweepd.errors import InvalidSpec
-from sweepd.spec import ModelSpec
 from sweepd.records import TrialRecord
+from sweepd.spec import ModelSpec
 from sweepd.states import FINAL_TRIAL_STATES
 
 __all__ = ["compare_pair", "compare_sweep"]
@@ -41,13 +54,6 @@ DEFAULT_MAX_PAIRS_DEEP = 1_000  # per group, deeper nets (weight matching per pa
 LARGER_IS_BETTER = {"test_accuracy": True, "train_accuracy": True, "train_cost_tail": False,
                     "train_cost": False, "test_cost": False, "test_accuracy_tail": True,
                     "train_accuracy_tail": True, "test_cost_tail": False}
-
-
-class DatasetLike(Protocol):
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
 
 
 def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[int, Any],

@@ -27,7 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sweepd.analysis._net import (
-    HOMOGENEOUS, ODD, Layers, check_activation, incoming, normalise_scales, stack,
+    HOMOGENEOUS,
+    ODD,
+    Layers,
+    check_activation,
+    incoming,
+    normalise_scales,
+    stack,
     unit_vectors,
 )
 from sweepd.analysis.functional import forward

@@ -20,8 +20,16 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import pdist, squareform
 
 from sweepd.analysis._net import (
-    HOMOGENEOUS, ODD, Layers, Net, as_layers, check_activation, flatten, normalise_scales,
-    shape_of, unit_vectors,
+    HOMOGENEOUS,
+    ODD,
+    Layers,
+    Net,
+    as_layers,
+    check_activation,
+    flatten,
+    normalise_scales,
+    shape_of,
+    unit_vectors,
 )
 from sweepd.analysis.alignment import aligned_distance
 

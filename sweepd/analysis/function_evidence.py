@@ -14,7 +14,11 @@ import numpy as np
 
 from sweepd.analysis._net import Layers
 from sweepd.analysis.functional import (
-    _classes, _probabilities, barrier, forward, linear_cka,
+    _classes,
+    _probabilities,
+    barrier,
+    forward,
+    linear_cka,
 )
 from sweepd.analysis.models import FunctionEvidence
 

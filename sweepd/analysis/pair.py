@@ -12,15 +12,22 @@ from sweepd.analysis._net import Layers, as_layers
 from sweepd.analysis.alignment import aligned_distance
 from sweepd.analysis.diagnostics import is_finite
 from sweepd.analysis.functional import (
-    DEFAULT_ALPHAS, Interpolation, disagreement, hidden_activations, interpolate, linear_cka,
+    DEFAULT_ALPHAS,
+    Interpolation,
+    disagreement,
+    hidden_activations,
+    interpolate,
+    linear_cka,
 )
 from sweepd.analysis.models import Curve, PairComparison
 from sweepd.errors import InvalidSpec
-from sweepd.spec import ModelSpec
 from sweepd.records import TrialRecord
+from sweepd.spec import ModelSpec
 
 
-class _Data(Protocol):
+class DatasetLike(Protocol):
+    """What the comparison needs of a data set (`sweepd.datasets.Dataset` is one)."""
+
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
@@ -40,7 +47,7 @@ class Evaluation:
         return len(self.y)
 
 
-def evaluation(dataset: _Data) -> Evaluation:
+def evaluation(dataset: DatasetLike) -> Evaluation:
     """The test set when the dataset has one, otherwise the training set."""
     if len(dataset.y_test):
         return Evaluation("test", np.asarray(dataset.x_test), np.asarray(dataset.y_test))
@@ -56,7 +63,7 @@ def check_architecture(layers: Layers, model: ModelSpec, trial_id: int) -> None:
 
 
 def compare_pair(trial_a: TrialRecord, weights_a: Any, trial_b: TrialRecord, weights_b: Any,
-                 model_spec: ModelSpec, dataset: _Data, *, loss: str = "auto",
+                 model_spec: ModelSpec, dataset: DatasetLike, *, loss: str = "auto",
                  alphas: np.ndarray | None = None, seed: int = 0) -> PairComparison:
     """Compare two trials of one sweep by weights and by function.
 

@@ -25,8 +25,16 @@ from __future__ import annotations
 import numpy as np
 
 from sweepd.analysis._net import (
-    HOMOGENEOUS, ODD, Layers, Net, as_layers, check_activation, incoming, normalise_scales,
-    to_weights, transform_units,
+    HOMOGENEOUS,
+    ODD,
+    Layers,
+    Net,
+    as_layers,
+    check_activation,
+    incoming,
+    normalise_scales,
+    to_weights,
+    transform_units,
 )
 from sweepd.analysis.alignment import Alignment, aligned_distance, weight_matching
 from sweepd.analysis.clusters import Cluster, cluster_solutions

@@ -33,8 +33,16 @@ from sweepd.analysis import inference as inf
 from sweepd.analysis.models import Comparison, Group, TrialDiagnostics
 from sweepd.analysis.stats import binomial_se
 from sweepd.analysis.verdict_models import (
-    TIER_ORDER, ChoiceAnswer, MoreSeedsAnswer, Outlier, PointVerdict, Ranked, SeedsNeeded,
-    SolutionsAnswer, Verdict, WeightEvidence,
+    TIER_ORDER,
+    ChoiceAnswer,
+    MoreSeedsAnswer,
+    Outlier,
+    PointVerdict,
+    Ranked,
+    SeedsNeeded,
+    SolutionsAnswer,
+    Verdict,
+    WeightEvidence,
 )
 from sweepd.analysis.verdict_text import point_text, solutions_sentence, sweep_text
 

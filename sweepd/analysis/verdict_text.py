@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sweepd.analysis.verdict_models import (
-    ChoiceAnswer, MoreSeedsAnswer, Outlier, PointVerdict, SolutionsAnswer, WeightEvidence,
+    ChoiceAnswer,
+    MoreSeedsAnswer,
+    Outlier,
+    PointVerdict,
+    SolutionsAnswer,
+    WeightEvidence,
 )
 
 

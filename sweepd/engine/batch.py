@@ -21,8 +21,9 @@ from sweepd.engine.environment import deterministic, fingerprint
 from sweepd.engine.heads import make_head
 from sweepd.engine.layout import ParamLayout
 from sweepd.engine.loop import Progress, Schedule, Trace, train
-from sweepd.engine.mlp import ACTIVATIONS, BatchedMLP, Workspace
+from sweepd.engine.mlp import ACTIVATIONS, BatchedMLP
 from sweepd.engine.optimizers import make_optimizer
+from sweepd.engine.workspace import Workspace
 from sweepd.initializers import make, make_bias
 from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import TrialSpec, resolved_steps

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from sweepd.engine.mlp import Workspace
+from sweepd.engine.workspace import Workspace
 
 
 def stream_seed(seed: int, stream: str) -> int:

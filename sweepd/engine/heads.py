@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from sweepd.engine.mlp import Workspace
+from sweepd.engine.workspace import Workspace
 from sweepd.outputs import resolve_output
 
 _aten = torch.ops.aten

@@ -22,8 +22,9 @@ from collections.abc import Callable
 import torch
 
 from sweepd.engine.data import FullBatch, MiniBatches
-from sweepd.engine.mlp import BatchedMLP, Workspace
+from sweepd.engine.mlp import BatchedMLP
 from sweepd.engine.optimizers import Optimizer
+from sweepd.engine.workspace import Workspace
 
 TAIL_SHARE = 0.05
 TAIL_EVALS = 8  # even: both phases of a 2-cycle (and of a 4-cycle) weigh the same

@@ -17,11 +17,9 @@ import dataclasses
 
 import torch
 
-from typing import TYPE_CHECKING
-from sweepd.engine.layout import ParamLayout, stacked
-
-if TYPE_CHECKING:
-    from sweepd.engine.heads import Head
+from sweepd.engine.heads import Head
+from sweepd.engine.layout import ParamLayout
+from sweepd.engine.workspace import Workspace
 
 _aten = torch.ops.aten
 
@@ -68,42 +66,6 @@ class Activation:
 
 ACTIVATIONS = {name: Activation(name, in_place=name != "gelu")
                for name in ("tanh", "relu", "leaky_relu", "sigmoid", "gelu", "linear")}
-
-
-class Workspace:
-    """Preallocated buffers for K models on b examples: inputs, targets, z, a and dL/dz.
-
-    `inputs[l]` is what layer l reads (x, then the hidden activations); views used every
-    step are built once here, since creating them costs as much as a small kernel.
-    """
-
-    def __init__(self, k: int, rows: int, widths: list[int], activation: Activation, *,
-                 dtype: torch.dtype, device: torch.device) -> None:
-        def buf(features: int) -> torch.Tensor:
-            return stacked(k, (features, rows), dtype=dtype, device=device)
-
-        self.rows = rows
-        self.x = buf(widths[0])
-        self.target = buf(widths[-1])
-        self.z = [buf(w) for w in widths[1:]]
-        hidden = widths[1:-1]
-        self.a = [z if activation.in_place else buf(w) for z, w in zip(self.z, hidden)]
-        self.inputs = [self.x, *self.a]
-        self.delta = [buf(w) for w in widths[1:]]
-        self.delta_t = [d.transpose(1, 2) for d in self.delta]
-        self.scratch = buf(widths[-1])
-        # (K, 1, b) buffers for per-example reductions over the classes (see heads).
-        self.row_a = stacked(k, (1, rows), dtype=dtype, device=device)
-        self.row_b = stacked(k, (1, rows), dtype=dtype, device=device)
-
-    def fill(self, x: torch.Tensor, target: torch.Tensor) -> None:
-        """Copy feature-major inputs and targets, (K, ·, b) or broadcastable (·, b)."""
-        self.x.copy_(x.expand_as(self.x))
-        self.target.copy_(target.expand_as(self.target))
-
-    @property
-    def logits(self) -> torch.Tensor:
-        return self.z[-1]
 
 
 class _Views:
