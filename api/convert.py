@@ -12,6 +12,7 @@ import numpy as np
 
 from sweepd import weights
 from sweepd.errors import BadRequest
+from sweepd.records import SweepRecord, TrialRecord
 from sweepd.schemas import (
     ResultPublic,
     SweepProgress,
@@ -21,7 +22,6 @@ from sweepd.schemas import (
     TrialsPublic,
     WeightsJson,
 )
-from sweepd.records import SweepRecord, TrialRecord
 
 
 def sweep_public(record: SweepRecord) -> SweepPublic:

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Header, Path, Query, Request
 
 from sweepd.errors import BadRequest, Unauthorized
+from sweepd.records import UserRecord
 from sweepd.schemas import DEFAULT_PAGE_SIZE, MAX_IDEMPOTENCY_KEY, MAX_PAGE_SIZE
 from sweepd.settings import Settings
-from sweepd.records import UserRecord
 from sweepd.storage.store import Store
 
 TOKEN_COOKIE = "sweepd_token"

@@ -25,7 +25,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import current_request_id
 from sweepd.errors import (
-    BadRequest, Conflict, InvalidSpec, LimitExceeded, NotFound, SweepdError, Unauthorized,
+    BadRequest,
+    Conflict,
+    InvalidSpec,
+    LimitExceeded,
+    NotFound,
+    SweepdError,
+    Unauthorized,
     Unavailable,
 )
 from sweepd.schemas import Problem

@@ -22,8 +22,8 @@ from sklearn.datasets import make_moons
 
 from sweepd.analysis import compare_sweep, summary_text
 from sweepd.analysis.functional import evaluate
-from sweepd.spec import ModelSpec
 from sweepd.records import ResultRecord, TrialRecord
+from sweepd.spec import ModelSpec
 from sweepd.weights import from_layers
 
 N_INITIALIZERS, N_SEEDS, HIDDEN = 15, 100, 4

@@ -41,10 +41,10 @@ from api import create_app
 from sweepd import weights
 from sweepd.analysis.functional import evaluate
 from sweepd.datasets import load
+from sweepd.records import ResultItem
 from sweepd.results import TrialResult
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
-from sweepd.records import ResultItem
 from sweepd.storage.schema import migrate, open_store
 
 HIDDEN, SEEDS = 4, 300

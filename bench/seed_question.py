@@ -20,8 +20,8 @@ import numpy as np
 from sweepd import comparisons
 from sweepd.analysis.report import summary_text
 from sweepd.engine import run_batch
-from sweepd.spec import SweepSpec
 from sweepd.records import ResultItem
+from sweepd.spec import SweepSpec
 from sweepd.storage.schema import open_store
 
 

@@ -46,7 +46,12 @@ import _report  # noqa: E402
 import _tune  # noqa: E402
 from _service import RayHead, Service, SweepRun, storage_figures  # noqa: E402
 from _workloads import (  # noqa: E402
-    compare_spec, measure_engine, measure_ideal, moons_spec, overhead_spec, subset,
+    compare_spec,
+    measure_engine,
+    measure_ideal,
+    moons_spec,
+    overhead_spec,
+    subset,
 )
 
 # The benchmark's cluster is private to this machine's loopback; Ray's token auth would otherwise

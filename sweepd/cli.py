@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, Any, Optional
-
-from importlib.metadata import entry_points
 
 import typer
 from rich.console import Console
@@ -55,7 +54,8 @@ def migrate(database_url: Annotated[Optional[str], typer.Option(
             ) -> None:
     """Upgrade the database schema to the current Alembic head."""
     from sweepd.settings import load_settings
-    from sweepd.storage.schema import head_revision, migrate as run
+    from sweepd.storage.schema import head_revision
+    from sweepd.storage.schema import migrate as run
 
     settings = load_settings(**({"database_url": database_url} if database_url else {}))
     settings.data_dir.mkdir(parents=True, exist_ok=True)

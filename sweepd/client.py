@@ -23,7 +23,13 @@ import httpx
 
 from sweepd import tokenfile, weights
 from sweepd.errors import (
-    BadRequest, Conflict, InvalidSpec, LimitExceeded, NotFound, SweepdError, Unauthorized,
+    BadRequest,
+    Conflict,
+    InvalidSpec,
+    LimitExceeded,
+    NotFound,
+    SweepdError,
+    Unauthorized,
     Unavailable,
 )
 from sweepd.schemas import SweepPublic, TrialPublic

@@ -63,7 +63,7 @@ def compare_sweep(store: ResultReader, owner_id: int, sweep_id: int, *, metric: 
     trials, _ = store.list_trials(owner_id, sweep_id, limit=sweep.n_trials, offset=0)
     blobs = {t.id: weights.unpack(blob) for t, blob in finished}
     parts = []
-    for point, members in _by_grid_point(trials).items():
+    for members in _by_grid_point(trials).values():
         cell = spec.trial_for(members[0].seed, members[0].initializer, members[0].params)
         parts.append(analyse(members, {t.id: blobs[t.id] for t in members if t.id in blobs},
                              cell.model, load(cell.dataset), metric=metric,

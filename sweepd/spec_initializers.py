@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-
-from sweepd.spec_base import _Strict, _bounded
+from sweepd.spec_base import _bounded, _Strict
 
 
 class Zeros(_Strict):

@@ -74,8 +74,22 @@ def start_ray_head(num_cpus: int = 2, resources: str | None = None) -> tuple[sub
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     wait_port(port)
-    time.sleep(2.0)  # the GCS listens before the raylet has registered
-    return proc, f"127.0.0.1:{port}"
+    address = f"127.0.0.1:{port}"
+    wait_for_raylet(address, 1)  # the GCS listens before the raylet has registered
+    return proc, address
+
+
+def wait_for_raylet(address: str, count: int, timeout: float = 60.0) -> None:
+    """Wait until `count` Ray nodes are alive at `address` (asked of the GCS, no sleep guess)."""
+    code = ("import sys, ray; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+            "sys.exit(0 if sum(n['Alive'] for n in ray.nodes()) >= int(sys.argv[2]) else 1)")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run([sys.executable, "-c", code, address, str(count)],
+                              capture_output=True, timeout=timeout)
+        if done.returncode == 0:
+            return
+    raise TimeoutError(f"fewer than {count} Ray nodes came up at {address}")
 
 
 @pytest.fixture(scope="session")

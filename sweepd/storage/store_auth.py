@@ -16,9 +16,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from sweepd.errors import Conflict, NotFound, Unavailable
+from sweepd.records import TokenRecord, UserRecord
 from sweepd.storage.convert import token_record, user_record
 from sweepd.storage.models import SqlApiToken, SqlUser
-from sweepd.records import TokenRecord, UserRecord
 from sweepd.storage.store_base import StoreBase
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from sweepd.errors import InvalidSpec, NotFound
+from sweepd.records import SweepRecord
 from sweepd.storage.convert import sweep_record
 from sweepd.storage.database import unit_of_work
 from sweepd.storage.models import SqlSweep, SqlTrial
-from sweepd.records import SweepRecord
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")

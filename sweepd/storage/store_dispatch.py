@@ -16,9 +16,9 @@ from sqlalchemy import bindparam, case, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sweepd.records import ClaimedBatch, Fenced, ResultItem
 from sweepd.storage.claims import SpecCache, build_batches
 from sweepd.storage.models import SqlDispatcherLease, SqlResult, SqlSweep, SqlTrial
-from sweepd.records import ClaimedBatch, Fenced, ResultItem
 from sweepd.storage.store_base import StoreBase, chunks
 from sweepd.storage.transitions import (
     locked_trials,

@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sweepd.errors import Conflict, NotFound
+from sweepd.records import SweepRecord
 from sweepd.spec import SweepSpec, spec_hash
+from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
 from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
-from sweepd.records import SweepRecord
 from sweepd.storage.store_base import StoreBase, check_page
-from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
 from sweepd.storage.transitions import locked_trials
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import undefer
 
 from sweepd.errors import InvalidSpec, NotFound
-from sweepd.storage.convert import trial_record
-from sweepd.storage.models import SqlResult, SqlTrial
 from sweepd.records import TrialRecord
 from sweepd.states import TRIAL_STATES
+from sweepd.storage.convert import trial_record
+from sweepd.storage.models import SqlResult, SqlTrial
 from sweepd.storage.store_base import StoreBase, check_page
 
 EVENTS_LIMIT = 1000

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from sweepd import weights
+from sweepd.records import ResultItem
 from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import SweepSpec
-from sweepd.records import ResultItem
 from sweepd.storage.schema import head_revision, open_store
-
-import numpy as np
 
 
 def main() -> Path:

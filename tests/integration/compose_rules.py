@@ -19,8 +19,16 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.integration.compose_model import (ROOT, argv_problem, commands, environment,
-                                             interpolate, is_sweepd_service, option_value, runs)
+from tests.integration.compose_model import (
+    ROOT,
+    argv_problem,
+    commands,
+    environment,
+    interpolate,
+    is_sweepd_service,
+    option_value,
+    runs,
+)
 
 Problems = Iterator[str]
 CPU_BASE = "python:3.11-slim"

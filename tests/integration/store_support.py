@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 import numpy as np
 import sqlalchemy as sa
 
+from sweepd.records import ClaimedBatch, ClaimedTrial, ResultItem
 from sweepd.results import TrialResult
 from sweepd.spec import SweepSpec
-from sweepd.records import ClaimedBatch, ClaimedTrial, ResultItem
 from sweepd.storage.store import Store
 from sweepd.weights import pack
 

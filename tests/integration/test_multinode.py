@@ -26,10 +26,19 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import LiveServer, free_port
-from tests.integration.cluster_helpers import (SCRIPT, Node, fresh_database, libpq_url,
-                                               run_tool, start_head, start_worker,
-                                               still_running, tool_env, wait_for_nodes,
-                                               wait_until)
+from tests.integration.cluster_helpers import (
+    SCRIPT,
+    Node,
+    fresh_database,
+    libpq_url,
+    run_tool,
+    start_head,
+    start_worker,
+    still_running,
+    tool_env,
+    wait_for_nodes,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.ray, pytest.mark.postgres]
 

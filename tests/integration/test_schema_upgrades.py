@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from sweepd.errors import SchemaOutOfDate
-from sweepd.storage.schema import current_revision, head_revision, migrate, open_store
 from sweepd.storage.database import create_engine
+from sweepd.storage.schema import current_revision, head_revision, migrate, open_store
 
 STORED = sorted((Path(__file__).parent.parent / "data" / "schemas").glob("*.sqlite"))
 

@@ -214,7 +214,7 @@ def test_minibatch_order_depends_on_the_data_stream_only() -> None:
     for _ in range(2):
         made: list[Workspace] = []
 
-        def workspace(rows: int) -> Workspace:
+        def workspace(rows: int, made: list[Workspace] = made) -> Workspace:
             made.append(Workspace(2, rows, [1, 1], ACTIVATIONS["tanh"], dtype=torch.float32,
                                   device=torch.device("cpu")))
             return made[-1]

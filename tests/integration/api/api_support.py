@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from sweepd import weights
+from sweepd.records import ClaimedTrial, ResultItem
 from sweepd.results import TrialResult
 from sweepd.storage.database import create_engine
-from sweepd.records import ClaimedTrial, ResultItem
 from sweepd.storage.store import Store
 
 LOOPBACK = ("127.0.0.1", 50000)

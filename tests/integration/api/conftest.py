@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.integration.api.api_support import User, open_client, table_counts, table_names
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -31,6 +30,7 @@ from sweepd.settings import Settings
 from sweepd.storage.database import create_engine
 from sweepd.storage.schema import migrate, open_store
 from sweepd.storage.store import Store
+from tests.integration.api.api_support import User, open_client, table_counts, table_names
 
 PG_ADMIN_URL = os.environ.get("SWEEPD_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -82,6 +82,17 @@ def test_stream_events_stops_polling_when_client_disconnects(live_url, alice, st
     real_get_sweep = store.get_sweep
     monkeypatch.setattr(store, "get_sweep", lambda *a, **k: polls.append(1) or
                         real_get_sweep(*a, **k))
+    stopped = threading.Event()  # set when the server's stream generator has ended
+    real_events = events.SweepStream.events
+
+    async def tracked(self, request):
+        try:
+            async for chunk in real_events(self, request):
+                yield chunk
+        finally:
+            stopped.set()
+
+    monkeypatch.setattr(events.SweepStream, "events", tracked)
     with httpx.Client(base_url=live_url, headers=alice.headers, timeout=30) as http:
         sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
         with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
@@ -91,8 +102,8 @@ def test_stream_events_stops_polling_when_client_disconnects(live_url, alice, st
             while len(polls) < open_polls + 3:  # the stream keeps polling the running sweep
                 time.sleep(0.05)
         after_close = len(polls)
-        time.sleep(6 * events.POLL_SECONDS)
-        # At most the poll in progress when the client left; a stream left running would add 6.
+        assert stopped.wait(timeout=30), "the stream kept running after the client left"
+        # At most the poll in progress when the client left.
         assert len(polls) - after_close <= 2
         assert http.get(f"{SWEEPS}/{sweep_id}").status_code == 200
 

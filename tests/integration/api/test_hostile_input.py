@@ -11,6 +11,7 @@ import json
 
 import httpx
 import pytest
+
 from tests.integration.api.api_support import small_spec
 
 SWEEPS = "/api/v1/sweeps"

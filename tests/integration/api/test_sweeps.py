@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from tests.integration.api.api_support import BACKENDS, finish_trials, small_spec
 from safetensors.numpy import load as load_safetensors
 
 from sweepd import weights
+from tests.integration.api.api_support import BACKENDS, finish_trials, small_spec
 
 pytestmark = pytest.mark.parametrize("db_url", BACKENDS, indirect=True)
 

@@ -15,6 +15,7 @@ from sklearn.datasets import make_moons
 from sweepd.records import ResultRecord, TrialRecord
 from sweepd.weights import from_layers, layers
 
+
 @dataclass(frozen=True)
 class Data:
     x_train: np.ndarray

@@ -5,8 +5,15 @@ import pytest
 from sklearn.metrics import log_loss
 
 from sweepd.analysis.functional import (
-    activate, barrier, disagreement, evaluate, hidden_activations, interpolate, linear_cka,
-    logits, predict,
+    activate,
+    barrier,
+    disagreement,
+    evaluate,
+    hidden_activations,
+    interpolate,
+    linear_cka,
+    logits,
+    predict,
 )
 from sweepd.weights import from_layers, layers
 

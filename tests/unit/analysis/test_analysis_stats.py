@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from sweepd.analysis.stats import (
-    binomial_se, bootstrap_means, describe, noether_min_pairs, paired,
+    binomial_se,
+    bootstrap_means,
+    describe,
+    noether_min_pairs,
+    paired,
 )
 
 
