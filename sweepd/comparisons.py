@@ -2,45 +2,25 @@
 
 A sweep with extra grid axes is compared one grid point at a time (each point may have its own
 dataset or architecture) and the parts are merged. The comparison of a finished sweep never
-changes, so it is cached (keyed by the sweep's `updated_at`, which moves with every write).
+changes, so it is cached (`sweepd.lru.SweepCache`, keyed by the sweep's `updated_at`).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from sweepd import weights
 from sweepd.analysis.models import Comparison, PairComparison
 from sweepd.errors import Conflict, InvalidSpec
+from sweepd.lru import SweepCache
 from sweepd.ports import ResultReader
+from sweepd.records import SweepRecord
 from sweepd.spec import SweepSpec
-from sweepd.states import FINAL_SWEEP_STATES
 
 
-class ComparisonCache:
-    """A small thread-safe LRU of finished sweeps' comparisons."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._items: OrderedDict[tuple[Any, ...], Comparison] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Comparison | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: Comparison) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+class ComparisonCache(SweepCache[Comparison]):
+    """Finished sweeps' comparisons, keyed by sweep, its `updated_at`, metric and tolerance."""
 
 
 def compare_sweep(store: ResultReader, owner_id: int, sweep_id: int, *, metric: str = "test_accuracy",
@@ -51,13 +31,19 @@ def compare_sweep(store: ResultReader, owner_id: int, sweep_id: int, *, metric: 
         NotFound: no such sweep for this owner.
         InvalidSpec: a bad metric or tolerance.
     """
+    sweep = store.get_sweep(owner_id, sweep_id)
+    if cache is not None:
+        return cache.fetch(sweep, (metric, tolerance),
+                           lambda: _compare(store, owner_id, sweep, metric, tolerance))
+    return _compare(store, owner_id, sweep, metric, tolerance)
+
+
+def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str,
+             tolerance: float) -> Comparison:
     from sweepd.analysis import compare_sweep as analyse
     from sweepd.datasets import load
 
-    sweep = store.get_sweep(owner_id, sweep_id)
-    key = (sweep_id, sweep.updated_at, metric, tolerance)
-    if cache is not None and (hit := cache.get(key)) is not None:
-        return hit
+    sweep_id = sweep.id
     spec = SweepSpec.model_validate(sweep.spec)
     finished = store.sweep_results(owner_id, sweep_id)
     trials, _ = store.list_trials(owner_id, sweep_id, limit=sweep.n_trials, offset=0)
@@ -69,10 +55,7 @@ def compare_sweep(store: ResultReader, owner_id: int, sweep_id: int, *, metric: 
                              cell.model, load(cell.dataset), metric=metric,
                              tolerance=tolerance, n_total=len(members),
                              loss=cell.training.loss))
-    result = _merge(parts, n_total=sweep.n_trials)
-    if cache is not None and sweep.state in FINAL_SWEEP_STATES:
-        cache.put(key, result)
-    return result
+    return _merge(parts, n_total=sweep.n_trials)
 
 
 def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: int) -> PairComparison:
