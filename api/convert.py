@@ -1,4 +1,4 @@
-"""Store records → public schemas, field by field (schemas are not tables, STYLE.md).
+"""Store records → public schemas, field by field (schemas are not tables).
 
 Each public model names the fields it shows; a record field not listed there (the owner id, a
 future internal column) stays out of responses without anyone having to remember it.

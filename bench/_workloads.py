@@ -2,7 +2,7 @@
 
 Workloads (issue 8):
 
-  moons      the seed example (SCIENCE.md §2): moons 5000/0.2, 2-4-1 tanh/sigmoid, full-batch
+  moons      the seed example (docs/science.md §2): moons 5000/0.2, 2-4-1 tanh/sigmoid, full-batch
              GD at lr 1.2, 10 000 steps, 16 initializers × 8 seeds = 128 trials
   overhead   the same sweep with 1 step per trial and 125 seeds: 2 000 trials whose training is
              negligible, so what is measured is the cost of scheduling and storing a trial

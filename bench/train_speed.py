@@ -1,6 +1,6 @@
 """Per-trial training time: sweepd's batched engine against plain single-trial loops.
 
-The workload is the seed example (SCIENCE.md §2): moons n=5000 noise 0.2, all points used for
+The workload is the seed example (docs/science.md §2): moons n=5000 noise 0.2, all points used for
 training, 2-4-1 tanh/sigmoid, full-batch gradient descent at lr 1.2, kernels N(0, 0.01²), zero
 biases. Each contender trains the same run in this process:
 

@@ -2,7 +2,7 @@
 
 Every dataset is a deterministic function of its `DatasetSpec`: the generator draws from the
 dataset seed, and the train/test split is a permutation drawn from a second stream derived from
-the same seed, so every trial of a sweep sees exactly the same data (DESIGN.md).
+the same seed, so every trial of a sweep sees exactly the same data (docs/design.md).
 
 Defaults for generators when `n_samples` / `noise` are unset:
 

@@ -1,4 +1,4 @@
-"""Ready-made specs: the seed example the product was created from (SCIENCE.md §2)."""
+"""Ready-made specs: the seed example the product was created from (docs/science.md §2)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Weight initializers with Keras 3 semantics, plus PyTorch's `nn.Linear` default.
 
 `make(init, shape, generator)` draws one tensor in Keras layout: a dense kernel has shape
-(fan_in, fan_out); for rank ≥ 3 the receptive field multiplies both fans (SCIENCE.md §1).
+(fan_in, fan_out); for rank ≥ 3 the receptive field multiplies both fans (docs/science.md §1).
 Every draw comes from the caller's `torch.Generator`, never from the global RNG, so a trial's
 initial point depends only on its own seed.
 

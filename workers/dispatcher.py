@@ -9,7 +9,7 @@ One loop, one thread, one active dispatcher per database (it holds the `dispatch
                               └─ claim pending trials and submit them as batches
 
 Every database write goes through `Store`; every Ray call stays in this module and `tasks`.
-A trial's result is accepted only for the attempt that claimed it (DESIGN.md invariant 3), so a
+A trial's result is accepted only for the attempt that claimed it (docs/design.md invariant 3), so a
 late report from a frozen or cancelled worker can never overwrite a newer one.
 """
 

@@ -1,4 +1,4 @@
-"""Comparison maths of sweepd (SCIENCE.md §3, §4, §6): NumPy and SciPy only.
+"""Comparison maths of sweepd (docs/science.md §3, §4, §6): NumPy and SciPy only.
 
     stats        describe, paired, binomial_se, noether_min_pairs
     diagnostics  per-trial failures: diverged, symmetry never broken, dead units, stuck at

@@ -2,7 +2,7 @@
 
 Layer `l` of a net with L layers has a kernel of shape (fan_in, fan_out) (Keras layout) and a
 bias of shape (fan_out,); layers 0..L-2 are hidden, layer L-1 is the output layer. Hidden unit j
-of layer l is (kernel_l[:, j], bias_l[j]) in and kernel_{l+1}[j, :] out (SCIENCE.md §3).
+of layer l is (kernel_l[:, j], bias_l[j]) in and kernel_{l+1}[j, :] out (docs/science.md §3).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def incoming(layers: Layers, layer: int) -> np.ndarray:
 
 
 def unit_vectors(layers: Layers, layer: int) -> np.ndarray:
-    """Rows = units: (incoming weights, bias, outgoing weights), u_j of SCIENCE.md §3."""
+    """Rows = units: (incoming weights, bias, outgoing weights), u_j of docs/science.md §3."""
     return np.concatenate([incoming(layers, layer), layers[layer + 1][0]], axis=-1)
 
 

@@ -1,6 +1,6 @@
 """Aligned distance between two networks: the distance modulo hidden-unit symmetries.
 
-For one hidden layer this is exact (SCIENCE.md §3): min over permutations π and signs s of
+For one hidden layer this is exact (docs/science.md §3): min over permutations π and signs s of
 ‖θ_A − s·π(θ_B)‖. Since ‖u_A − s u_B‖² = ‖u_A‖² + ‖u_B‖² − 2 s ⟨u_A, u_B⟩, the best sign of a
 matched pair is the sign of ⟨u_A, u_B⟩, and the best π is the linear assignment maximising
 Σ_j |⟨u_Aj, u_Bπ(j)⟩| — the cost C_jk = min(‖u_Aj − u_Bk‖², ‖u_Aj + u_Bk‖²) up to constants —

@@ -1,4 +1,4 @@
-"""Distinct solutions: clusters of trials under a stated relative tolerance (SCIENCE.md §3, §6).
+"""Distinct solutions: clusters of trials under a stated relative tolerance (docs/science.md §3, §6).
 
 Complete linkage, not single: a cluster then guarantees that *every* two of its members are
 within the tolerance of each other, which is what "the same solution" claims. Single linkage

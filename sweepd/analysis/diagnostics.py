@@ -1,4 +1,4 @@
-"""Failure diagnostics of one trial (SCIENCE.md §1, §6).
+"""Failure diagnostics of one trial (docs/science.md §1, §6).
 
 - diverged: the engine said so, or the weights are not finite.
 - symmetry never broken: in some hidden layer (of two or more units) every unit is identical

@@ -1,6 +1,6 @@
 """What a network computes: the NumPy forward pass, predictions, losses, and the comparisons
 of two networks by function — disagreement, loss along the straight line between them (the
-barrier of SCIENCE.md §3) and linear CKA of their hidden activations.
+barrier of docs/science.md §3) and linear CKA of their hidden activations.
 
 The maths is the engine's: hidden activations tanh, relu, leaky_relu (slope 0.01), sigmoid,
 exact-erf gelu or linear; the output is a sigmoid unit when the output layer has one unit and a
@@ -136,7 +136,7 @@ def interpolate(a: Net, b: Net, x: np.ndarray, y: np.ndarray, activation: str,
 
     Args:
         a, b: two networks of the same architecture.
-        x, y: the points (training set for the barrier of SCIENCE.md §3) and integer labels.
+        x, y: the points (training set for the barrier of docs/science.md §3) and integer labels.
         activation: the hidden activation.
         alphas: the grid of α in [0, 1]; 25 evenly spaced points when None.
         loss: "auto" (the engine's: bce or ce), "bce", "ce" or "mse".
@@ -178,7 +178,7 @@ class Barrier:
 
 def barrier(a: Net, b: Net, x: np.ndarray, y: np.ndarray, activation: str,
             alphas: np.ndarray | None = None, loss: str = "auto", *, seed: int = 0) -> Barrier:
-    """Loss barrier between `a` and `b` (Entezari et al. 2022; SCIENCE.md §3), raw and aligned.
+    """Loss barrier between `a` and `b` (Entezari et al. 2022; docs/science.md §3), raw and aligned.
 
     Pass the training set as (x, y): the barrier is defined there. The aligned line runs from
     `a` to `b`'s copy aligned to `a` (for ReLU both rescaled, which changes neither function).
@@ -208,7 +208,7 @@ def linear_cka(h1: np.ndarray, h2: np.ndarray) -> float | None:
     """Linear CKA (Kornblith et al. 2019) of two activation matrices over the same points.
 
     CKA = ‖H2ᵀH1‖²_F / (‖H1ᵀH1‖_F ‖H2ᵀH2‖_F) on column-centred H; invariant to orthogonal
-    maps, hence to signed permutations of units, so it needs no alignment (SCIENCE.md §3).
+    maps, hence to signed permutations of units, so it needs no alignment (docs/science.md §3).
 
     Args:
         h1, h2: arrays of shape (n_points, width1) and (n_points, width2).

@@ -1,4 +1,4 @@
-"""Canonical form of a network's weights modulo its symmetries (SCIENCE.md §3).
+"""Canonical form of a network's weights modulo its symmetries (docs/science.md §3).
 
 Every hidden layer's units may be permuted; with an odd activation (tanh, linear) a unit may
 also flip the sign of all its weights, and with a positively homogeneous one (relu, leaky_relu)

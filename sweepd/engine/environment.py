@@ -1,6 +1,6 @@
 """Deterministic torch settings for a batch, and the environment fingerprint stored with it.
 
-SCIENCE.md §5: deterministic algorithms, a fixed thread count on CPU (ATen splits reductions
+docs/science.md §5: deterministic algorithms, a fixed thread count on CPU (ATen splits reductions
 by thread), and on CUDA a cuBLAS workspace config set before CUDA starts, cudnn benchmark off
 and TF32 off. The fingerprint records what a bitwise replay depends on, so that a mismatch can
 be explained: torch version, device, dtype, CPU kernel capability, these settings and the code

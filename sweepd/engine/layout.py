@@ -1,6 +1,6 @@
 """Memory layout of K stacked models: every per-model slice starts on a 64-byte boundary.
 
-K-invariance (DESIGN.md, Reproducibility) needs each model's arithmetic to be the same whatever
+K-invariance (docs/design.md) needs each model's arithmetic to be the same whatever
 K and its position in the batch. MKL's batched GEMM and ATen's vectorised loops pick their
 code path per slice from its address: measured on this stack, a contiguous (K, 5003, 5) buffer
 gives slice 1 a gradient 2.5e-5 away from slice 0's for identical inputs. So every stacked

@@ -4,7 +4,7 @@ These rows never leave `sweepd.storage`: the store converts them into the plain 
 `sweepd.records`. The schema itself only changes through Alembic (`migrations/`); a test
 checks that these classes and the migrated schema agree on both SQLite and PostgreSQL.
 
-The invariants of DESIGN.md live in the schema where a database can hold them: one trial per
+The invariants of docs/design.md live in the schema where a database can hold them: one trial per
 grid cell (`UNIQUE(sweep_id, cell_key)`), one sweep per idempotency key and owner, one result per
 trial (primary key `results.trial_id`).
 """
@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-# Stable constraint names, so that Alembic emits the same names on every backend (STYLE.md).
+# Stable constraint names, so that Alembic emits the same names on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
