@@ -26,8 +26,8 @@ from api.deps import MAX_TOKEN_CHARS, TOKEN_COOKIE, SettingsDep, StoreDep, reque
 from api.web.templating import render
 from sweepd import tokenfile
 from sweepd.errors import BadRequest, Unauthorized
-from sweepd.settings import Settings
 from sweepd.records import UserRecord
+from sweepd.settings import Settings
 from sweepd.storage.store import Store
 
 SIGNIN = "/signin"

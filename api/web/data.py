@@ -1,7 +1,7 @@
 """JSON for the page's scripts under /web-api: figures, boundaries, and the page's two actions.
 
     GET  /web-api/sweeps/{id}/trials       every trial as a row, cost bands per initializer
-    GET  /web-api/sweeps/{id}/comparison   the comparison, its summary in words, heat maps
+    GET  /web-api/sweeps/{id}/comparison   the comparison and its verdict, heat maps
     GET  /web-api/sweeps/{id}/units        hidden units of every trial, raw and canonical
     GET  /web-api/sweeps/{id}/boundary     ?trial=..(1-6): decision boundaries (2-D datasets)
     POST /web-api/sweeps/{id}/cancel       the cancel button (same origin only)

@@ -3,6 +3,7 @@
     group_label      "he_normal [training.learning_rate=0.1]": one initializer at one grid point
     trial_rows       one flat row per trial for the sortable trial table and the strip plot
     curve_bands      per group: the mean training-cost curve and the band of the middle 80 %
+    group_places     per group: its tier in the verdict and its place in its point's ranking
     heat_maps        per grid point: the matrix of P(A beats B) from the paired comparisons
 
 Floats are rounded to a few significant digits: the browser draws them, nobody reads the 7th
@@ -97,19 +98,50 @@ def _band(label: str, members: list[TrialRecord]) -> dict[str, Any]:
             "mean": _rounded_list(mean), "low": _rounded_list(low), "high": _rounded_list(high)}
 
 
+def _places(comparison: Comparison) -> dict[tuple[str, str], dict[str, Any]]:
+    """(point label, initializer) → its tier, rank (0 = best), reason and point index."""
+    if comparison.verdict is None:
+        return {}
+    return {(point_label(p.params), r.initializer): {"tier": r.tier, "rank": rank,
+                                                      "reason": r.reason, "point": k}
+            for k, p in enumerate(comparison.verdict.points)
+            for rank, r in enumerate(p.which_initializer.ranking)}
+
+
+def group_places(comparison: Comparison) -> list[dict[str, Any] | None]:
+    """Per group, in the comparison's order: `{tier, rank, reason, point}` from the verdict's
+    ranking at the group's grid point (`point` indexes the verdict's points, `rank` 0 is the
+    best), or None (no verdict, or a group the verdict does not rank)."""
+    places = _places(comparison)
+    return [places.get((point_label(g.params), g.initializer)) for g in comparison.groups]
+
+
 def heat_maps(comparison: Comparison) -> list[dict[str, Any]]:
     """Per grid point with two initializers or more: P(row beats column) over paired seeds.
 
+    The initializers are in the verdict's ranking order (best first, failed last) when the
+    comparison has a verdict, else in the comparison's order.
+
     Returns:
-        A list of `{point, initializers, p, low, high, n_pairs}`; `p[i][j]` is the chance
-        that initializer i beats initializer j on the comparison's metric (None on the
-        diagonal and where too few seeds are paired).
+        A list of `{point, initializers, tiers, p, low, high, n_pairs}`; `p[i][j]` is the
+        chance that initializer i beats initializer j on the comparison's metric (None on the
+        diagonal and where too few seeds are paired); `tiers[i]` is None without a verdict.
     """
+    places = _places(comparison)
     maps: dict[str, dict[str, Any]] = {}
-    for group in comparison.groups:
+    points = list(dict.fromkeys(point_label(g.params) for g in comparison.groups))
+    unranked = len(comparison.groups)
+
+    def order(group: Any) -> tuple[int, int]:
         point = point_label(group.params)
-        entry = maps.setdefault(point, {"point": point, "initializers": []})
+        return points.index(point), places.get((point, group.initializer), {}).get("rank",
+                                                                                   unranked)
+
+    for group in sorted(comparison.groups, key=order):
+        point = point_label(group.params)
+        entry = maps.setdefault(point, {"point": point, "initializers": [], "tiers": []})
         entry["initializers"].append(group.initializer)
+        entry["tiers"].append(places.get((point, group.initializer), {}).get("tier"))
     for entry in maps.values():
         n = len(entry["initializers"])
         for key in ("p", "low", "high", "n_pairs"):

@@ -15,12 +15,11 @@ from typing import Any
 
 from api.web import boundary, figures, spec_view, units
 from sweepd import comparisons, weights
-from sweepd.analysis.report import summary_text
 from sweepd.analysis.symmetry import canonical_form
 from sweepd.datasets import Dataset, load
 from sweepd.errors import BadRequest, Conflict, SweepdError
-from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.records import SweepRecord, TrialRecord
+from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.storage.store import Store
 
 FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})
@@ -89,22 +88,26 @@ def units_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -
 
 def comparison_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache,
                     comparisons_cache: comparisons.ComparisonCache) -> bytes:
-    """The comparison, its plain-words summary, a display label per group and the heat maps.
+    """The comparison (its verdict first), a display label and the verdict's place per group,
+    a label per verdict point, and the heat maps.
 
     Before any trial has finished there is nothing to compare: `comparison` is None.
     """
     sweep = store.get_sweep(owner_id, sweep_id)
     if sweep.counts.get("completed", 0) == 0:
-        return encode({"comparison": None, "summary": "", "labels": [], "heat_maps": []})
+        return encode({"comparison": None, "labels": [], "places": [], "point_labels": [],
+                       "heat_maps": []})
 
     def compute() -> bytes:
         comparison = comparisons.compare_sweep(store, owner_id, sweep_id,
                                                cache=comparisons_cache)
         # Through pydantic's JSON: a NaN inside becomes null, which the browser can parse.
+        points = comparison.verdict.points if comparison.verdict else []
         return encode({"comparison": json.loads(comparison.model_dump_json()),
-                       "summary": summary_text(comparison),
                        "labels": [figures.group_label(g.initializer, g.params)
                                   for g in comparison.groups],
+                       "places": figures.group_places(comparison),
+                       "point_labels": [figures.point_label(p.params) for p in points],
                        "heat_maps": figures.heat_maps(comparison)})
 
     return cache.fetch(sweep, "comparison", compute)

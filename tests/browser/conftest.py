@@ -1,10 +1,12 @@
 """Browser tests (issue 5): headless Chromium (selenium + chromedriver) against `sweepd serve`.
 
-One live service per module, joined to the session's Ray cluster, with one finished sweep and
-one that keeps running (long training) while the module runs; it is cancelled at the end so
-that no trial outlives the module. One browser per module, with a fresh profile, whose console
-and network events are read after every page: no console error, no request off this machine.
-Screenshots of every page go to artifacts/screenshots/ (full page).
+One live service per module, joined to the session's Ray cluster, with three finished sweeps
+(a small one, the seed study's 16 initializers, and a grid of two learning rates) and one that
+keeps running (long training) while the module runs; it is cancelled at the end so that no
+trial outlives the module. One browser per module, with a fresh profile, whose console and
+network events are read after every page: no console error, no request off this machine.
+Screenshots of every page go to artifacts/screenshots/ (full page); those of the page at a set
+width, to look at by eye, to /tmp/sweepd-screenshots/ (SWEEPD_SCREENSHOTS), outside the tree.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from sweepd.spec import INITIALIZER_NAMES
 from tests.conftest import LiveServer, free_port
 
 CHROMIUM = os.environ.get("SWEEPD_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SWEEPD_CHROMEDRIVER", "/usr/bin/chromedriver")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+WIDTH_SHOTS = Path(os.environ.get("SWEEPD_SCREENSHOTS", "/tmp/sweepd-screenshots"))
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome", "devtools"}
 
@@ -44,6 +48,13 @@ RUNNING = {**FINISHED, "name": "running-moons", "seeds": {"start": 0, "count": 2
            "initializers": ["glorot_uniform"],
            "training": {"optimizer": "gd", "learning_rate": 1.0, "steps": 10_000_000},
            "store": {"curve_every": 100_000}}
+# The seed study's shape on a small problem: every initializer sweepd knows (16; the constant
+# ones fail by design), 4 seeds each.
+STUDY = {**FINISHED, "name": "study-moons", "initializers": list(INITIALIZER_NAMES),
+         "seeds": {"start": 0, "count": 4}}
+# Two grid points: the verdict comes per point.
+GRID = {**FINISHED, "name": "grid-moons", "seeds": {"start": 0, "count": 3},
+        "grid": {"training.learning_rate": [0.3, 1.0]}}
 
 
 @dataclass
@@ -51,6 +62,8 @@ class Site:
     server: LiveServer
     finished_id: int
     running_id: int
+    study_id: int
+    grid_id: int
 
     @property
     def url(self) -> str:
@@ -68,10 +81,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, ray_address: str) -> Iterator
     client = server.client()
     running_id = None
     try:
-        finished = client.submit(FINISHED)
-        running_id = client.submit(RUNNING).id
-        finished.wait(progress=False, timeout=240)
-        yield Site(server, finished.id, running_id)
+        finished, study, grid = (client.submit(spec) for spec in (FINISHED, STUDY, GRID))
+        running_id = client.submit(RUNNING).id  # last: it holds a worker for the whole module
+        for sweep in (finished, study, grid):
+            sweep.wait(progress=False, timeout=240)
+        yield Site(server, finished.id, running_id, study.id, grid.id)
     finally:
         if running_id is not None:
             _cancel_and_drain(server, client, running_id)
@@ -134,12 +148,12 @@ def wait_ready(driver, timeout: float = 90.0) -> None:
                timeout, what=f"{driver.current_url} to be drawn")
 
 
-def screenshot(driver, name: str) -> Path:
-    """Save a full-page PNG of the current page as artifacts/screenshots/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(driver, name: str, folder: Path = SCREENSHOTS) -> Path:
+    """Save a full-page PNG of the current page as <folder>/<name>.png."""
+    folder.mkdir(parents=True, exist_ok=True)
     shot = driver.execute_cdp_cmd("Page.captureScreenshot",
                                   {"format": "png", "captureBeyondViewport": True})
-    path = SCREENSHOTS / f"{name}.png"
+    path = folder / f"{name}.png"
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
 

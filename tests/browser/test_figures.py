@@ -23,8 +23,8 @@ from sweepd.analysis.models import (
 )
 from sweepd.datasets import load
 from sweepd.errors import BadRequest
-from sweepd.spec import DatasetSpec
 from sweepd.records import ResultRecord, TrialRecord
+from sweepd.spec import DatasetSpec
 
 WIDTH = 4
 
@@ -152,9 +152,9 @@ def test_boundary_refuses_a_dataset_that_is_not_2d():
 
 def iris_grid_site(tmp_path):
     """A store with one finished iris sweep over two learning rates; (store, sweep, token)."""
+    from sweepd.records import ResultItem
     from sweepd.results import TrialResult
     from sweepd.spec import SweepSpec
-    from sweepd.records import ResultItem
     from sweepd.storage.schema import migrate, open_store
 
     url = f"sqlite:///{tmp_path / 'sweepd.db'}"

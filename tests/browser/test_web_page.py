@@ -1,20 +1,30 @@
 """The web status page in headless Chromium against a live `sweepd serve` (issue 5).
 
 The module's service holds one finished sweep (2 initializers × 4 seeds, 2-3-1 tanh on 160
-training points) and one that runs for the whole module. Tests run in file order and share
-one browser: the wrong token first, then signing in, then the pages. After every page: no
-console error and no request that left this machine (`assert_clean`).
+training points), the seed study's 16 initializers on the same problem, a grid of two learning
+rates, and one sweep that runs for the whole module. Tests run in file order and share one
+browser: the wrong token first, then signing in, then the pages. After every page: no console
+error and no request that left this machine (`assert_clean`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from api.web.boundary import MAX_POINTS as MAX_BOUNDARY_POINTS
+from api.web.figures import group_label, point_label
 from tests.browser.conftest import (
     FINISHED,
+    GRID,
+    STUDY,
+    WIDTH_SHOTS,
     assert_clean,
     console_errors,
     foreign,
@@ -73,8 +83,8 @@ def test_signin_with_token_shows_sweeps_list(site, browser):
     cookie = browser.get_cookie("sweepd_token")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-sweep-id]")
-    assert {r.get_attribute("data-sweep-id") for r in rows} == {str(site.finished_id),
-                                                                 str(site.running_id)}
+    assert {r.get_attribute("data-sweep-id") for r in rows} == {
+        str(i) for i in (site.finished_id, site.running_id, site.study_id, site.grid_id)}
     assert "httpOnly" not in browser.execute_script("return document.cookie")
     screenshot(browser, "sweeps")
     assert_clean(browser)
@@ -113,7 +123,8 @@ def test_sweep_page_draws_every_plot_with_its_data(site, browser):
     assert count(browser, "#plot-units .legend .traces") == len(FINISHED["initializers"])
     # Cost: a band (one outline) and a mean line per initializer.
     assert count(browser, "#plot-cost .scatterlayer .trace") == 2 * len(FINISHED["initializers"])
-    assert count(browser, "#plot-cost .legend .traces") == len(FINISHED["initializers"])
+    # One legend entry per initializer (a tier's heading in the legend has no toggle).
+    assert count(browser, "#plot-cost .legend .traces .legendtoggle") == len(FINISHED["initializers"])
     # P(A beats B): one value per ordered pair of initializers.
     n_init = len(FINISHED["initializers"])
     assert count(browser, "#plot-heat .heatmap-label text") == n_init * (n_init - 1)
@@ -124,9 +135,9 @@ def test_sweep_page_draws_every_plot_with_its_data(site, browser):
     assert count(browser, "#plot-boundary path.point") == len(chosen) * N_DRAWN
     # Tables: per initializer, solutions, and the trials.
     assert count(browser, "#groups tbody tr") == n_init
-    assert count(browser, "#solutions tbody tr") == n_init
+    assert count(browser, "#groups td.reps a") >= n_init  # a trial of each distinct solution
     assert count(browser, "#trials tbody tr") == N_TRIALS
-    assert "distinct solution" in browser.find_element(By.ID, "summary").text
+    assert count(browser, "#verdict .tiers .tier-chip") == n_init
     screenshot(browser, "sweep-finished")
     assert_clean(browser)
 
@@ -156,6 +167,189 @@ def test_sweep_page_fits_a_phone_screen(site, browser):
         assert_clean(browser)
     finally:
         browser.set_window_size(1280, 900)
+
+
+SCREEN = 900  # px: one screen of a desktop browser
+# Layout problems on the page as it is drawn: pairs of plot texts that overlap (axis titles,
+# annotations, legends, tick labels of different axes), and elements that stick out of the
+# window or of their card (the tables and the heat map scroll inside theirs and are left out).
+LAYOUT_PROBLEMS = """
+const boxes = [];
+for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+  const name = plot.id || plot.parentNode.id;
+  const pick = (selector, kind) => plot.querySelectorAll(selector).forEach((node) => {
+    if (kind !== 'legend' && !node.textContent.trim()) return;
+    const r = node.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0) boxes.push({ name, kind, node, r, text: node.textContent.trim().slice(0, 30) });
+  });
+  pick('.infolayer g[class^="g-"][class$="title"] text', 'axis title');
+  pick('.infolayer .annotation', 'annotation');
+  pick('.legend .bg', 'legend');
+  pick('.xaxislayer-above [class$="tick"] text', 'x ticks');
+  pick('.yaxislayer-above [class$="tick"] text', 'y ticks');
+}
+const overlaps = [];
+for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+  const a = boxes[i], b = boxes[j];
+  if (a.name !== b.name || a.node.contains(b.node) || b.node.contains(a.node)) continue;
+  if (a.kind === b.kind && a.kind.endsWith('ticks')) continue;
+  const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+  const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+  if (w > 1 && h > 1) overlaps.push(`${a.name}: ${a.kind} "${a.text}" over ${b.kind} "${b.text}"`);
+}
+const scrollers = [...document.querySelectorAll('.table-wrap, #plot-heat')];
+const outside = [];
+for (const node of document.querySelectorAll('#sweep *')) {
+  if (node instanceof SVGElement || scrollers.some((s) => s.contains(node)) || !node.getClientRects().length) continue;
+  const r = node.getBoundingClientRect(), card = node.closest('.card');
+  const edge = Math.min(innerWidth, card && card !== node ? card.getBoundingClientRect().right : innerWidth);
+  if (r.width > 0 && (r.right > edge + 0.5 || r.left < -0.5)) outside.push(`${node.tagName}.${node.className}`);
+}
+return { overlaps, outside, overflow: document.documentElement.scrollWidth - innerWidth, boxes: boxes.length };
+"""
+
+
+@contextmanager
+def viewport(driver, width: int, height: int = SCREEN) -> Iterator[None]:
+    """The page laid out `width` CSS pixels wide (exactly: no window frame to subtract)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def verdict_of(site, sweep_id: int) -> dict:
+    """The verdict of the JSON API's comparison, which the card must show."""
+    response = httpx.get(f"{site.url}/api/v1/sweeps/{sweep_id}/compare", timeout=120,
+                         headers={"Authorization": f"Bearer {site.server.token}"})
+    response.raise_for_status()
+    return response.json()["verdict"]
+
+
+def open_sweep(driver, site, sweep_id: int) -> None:
+    driver.get(f"{site.url}/sweeps/{sweep_id}")
+    wait_ready(driver)
+
+
+def test_sweep_page_shows_verdict_first_with_recommendation(site, browser):
+    verdict = verdict_of(site, site.study_id)
+    (point,) = verdict["points"]
+    choice = point["which_initializer"]
+    open_sweep(browser, site, site.study_id)
+    assert browser.execute_script(
+        "return document.querySelector('#sweep section.card').id") == "verdict"
+    card = browser.find_element(By.ID, "verdict")
+    assert choice["recommendation"]  # 16 initializers, most of them fine: one is recommended
+    bold = card.find_element(By.CSS_SELECTOR, ".verdict-text strong.recommendation")
+    assert bold.text == choice["recommendation"]
+    assert bold.value_of_css_property("font-weight") in {"700", "bold"}
+    chips = {(c.get_attribute("data-initializer"), c.get_attribute("data-tier"))
+             for c in card.find_elements(By.CSS_SELECTOR, ".tiers .tier-chip")}
+    assert chips == {(r["initializer"], r["tier"]) for r in choice["ranking"]}
+    text = card.text.lower()
+    failed = [r for r in choice["ranking"] if r["tier"] == "failed"]
+    assert failed and all(r["reason"].lower() in text for r in failed)  # zeros fails by design
+    assert all(w.lower() in text for w in choice["warnings"])
+    assert point["more_seeds"]["sentence"].lower() in text
+    # The verdict in a few lines, not a bullet per pair: the card fits in one screen.
+    assert count(browser, "#summary") == 0
+    assert card.size["height"] < SCREEN
+    assert_clean(browser)
+
+
+def test_sweep_page_groups_plots_by_tier_with_failed_on_own_scale(site, browser):
+    choice = verdict_of(site, site.study_id)["points"][0]["which_initializer"]
+    ranked = [r["initializer"] for r in choice["ranking"]]
+    failed = {r["initializer"] for r in choice["ranking"] if r["tier"] == "failed"}
+    with viewport(browser, 1400):
+        open_sweep(browser, site, site.study_id)
+        accuracy = browser.execute_script("""
+            const p = document.getElementById('plot-accuracy'), l = p._fullLayout;
+            const axes = Object.keys(l).filter((k) => /^yaxis\\d*$/.test(k)).sort((a, b) =>
+              l[a].domain[1] > l[b].domain[1] ? -1 : 1);
+            return { traces: p.data.map((t) => [t.name, t.xaxis || 'x', t.x]),
+              order: axes.flatMap((k) => l[k].categoryarray), main: l.xaxis.range,
+              own: l.xaxis2 ? l.xaxis2.range : null };""")
+        cost = browser.execute_script("""
+            const p = document.getElementById('plot-cost'), s = p._fullLayout._size;
+            const legend = p.querySelector('.legend').getBoundingClientRect();
+            const area = p.querySelector('.nsewdrag').getBoundingClientRect();
+            const bar = p.querySelector('.legend .scrollbar');
+            const entries = [...p.querySelectorAll('.legend .traces')].filter((t) => t.querySelector('.legendtoggle'));
+            return { names: entries.map((t) => t.querySelector('.legendtext').textContent),
+              colours: p.data.filter((t) => t.showlegend !== false).map((t) => t.line.color),
+              clear: legend.left >= area.right, scrolls: !!bar && Number(bar.getAttribute('height')) > 0 };""")
+        heat = browser.execute_script(
+            "return document.querySelector('#plot-heat .js-plotly-plot').data[0].y")
+    # Accuracy: one row per initializer in the verdict's order; the failed ones on their own
+    # axis, so the working ones' axis spans their values only.
+    assert accuracy["order"] == ranked
+    on_own = {name for name, axis, _ in accuracy["traces"] if axis == "x2"}
+    assert on_own == failed
+    working = [v for name, axis, xs in accuracy["traces"] if axis == "x" for v in xs]
+    failing = [v for name, axis, xs in accuracy["traces"] if axis == "x2" for v in xs]
+    low, high = accuracy["main"]
+    assert low <= min(working) and max(working) <= high and low > min(failing)
+    assert accuracy["own"][0] <= min(failing)
+    # Cost: the legend lists the initializers in the verdict's order, beside the plot, whole;
+    # each in its own colour.
+    assert [n.rsplit(" (", 1)[0] for n in cost["names"]] == ranked
+    assert cost["clear"] and not cost["scrolls"]
+    assert len(set(cost["colours"])) == len(STUDY["initializers"])
+    assert heat == ranked  # P(row beats column): rows and columns in the verdict's order
+    assert_clean(browser)
+
+
+def test_sweep_page_fits_four_screens_at_1400_wide(site, browser):
+    with viewport(browser, 1400):
+        open_sweep(browser, site, site.study_id)
+        sizes = browser.execute_script("""
+            const top = (e) => Math.round(e.getBoundingClientRect().top + scrollY);
+            return { width: innerWidth, page: document.documentElement.scrollHeight,
+              trials: top(document.getElementById('trials-table').closest('.card')) };""")
+        path = screenshot(browser, "sweep-study-1400", WIDTH_SHOTS)
+        assert problems(browser)["overlaps"] == []
+    (WIDTH_SHOTS / "sweep-study-1400.json").write_text(json.dumps(sizes))
+    assert sizes["width"] == 1400 and path.stat().st_size > 0
+    assert sizes["trials"] <= 4 * SCREEN  # everything above the trial table: four screens
+    assert_clean(browser)
+
+
+def problems(driver) -> dict:
+    return driver.execute_script(LAYOUT_PROBLEMS)
+
+
+def test_sweep_page_has_no_overflow_or_overlap_at_400_wide(site, browser):
+    with viewport(browser, 400):
+        open_sweep(browser, site, site.study_id)
+        found = problems(browser)
+        screenshot(browser, "sweep-study-400", WIDTH_SHOTS)
+    assert found["boxes"] > 20  # the check saw the plots' texts
+    assert found["overlaps"] == [] and found["outside"] == [] and found["overflow"] <= 0
+    assert_clean(browser)
+
+
+def test_grid_sweep_verdict_names_each_grid_point(site, browser):
+    verdict = verdict_of(site, site.grid_id)
+    labels = [point_label(p["params"]) for p in verdict["points"]]
+    assert len(labels) == len(GRID["grid"]["training.learning_rate"])
+    open_sweep(browser, site, site.grid_id)
+    points = browser.find_elements(By.CSS_SELECTOR, "#verdict .verdict-point")
+    assert [p.get_attribute("data-point") for p in points] == labels
+    for element, point, label in zip(points, verdict["points"], labels, strict=True):
+        assert label in element.find_element(By.TAG_NAME, "h3").text
+        recommendation = point["which_initializer"]["recommendation"]
+        bold = element.find_elements(By.CSS_SELECTOR, "strong.recommendation")
+        assert [b.text for b in bold] == ([recommendation] if recommendation else [])
+    # The table follows the verdict: grid point by grid point, best first.
+    rows = [r.get_attribute("data-group")
+            for r in browser.find_elements(By.CSS_SELECTOR, "#groups tbody tr")]
+    assert rows == [group_label(r["initializer"], p["params"]) for p in verdict["points"]
+                    for r in p["which_initializer"]["ranking"]]
+    screenshot(browser, "sweep-grid-1280", WIDTH_SHOTS)
+    assert_clean(browser)
 
 
 def test_trial_table_sorts_by_column(site, browser):
@@ -200,7 +394,7 @@ def test_running_sweep_page_follows_progress_live(site, browser):
     wait_until(lambda: progress_of(browser, site.running_id) > first, timeout=120,
                what="the sweep page's progress bar to move")
     assert browser.execute_script("return window.sweepdTestMark") == "same page"
-    assert "No trial has finished yet" in browser.find_element(By.ID, "summary").text
+    assert "No trial has finished yet" in browser.find_element(By.ID, "verdict-body").text
     screenshot(browser, "sweep-running")
     assert_clean(browser)
 

@@ -4,9 +4,12 @@
 const sweepd = (() => {
   const STATES = ["completed", "running", "pending", "failed", "cancelled"];
   const FINAL = new Set(["completed", "failed", "cancelled"]);
-  // Colour-blind friendly categorical palette (Okabe–Ito first, then Tableau).
-  const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-    "#F0E442", "#000000", "#4E79A7", "#F28E2B", "#59A14F", "#B07AA1", "#9C755F", "#76B7B2"];
+  // 20 categorical colours, all different, each visible on white: Okabe–Ito (colour-blind
+  // friendly; its yellow darkened) first, then Paul Tol's, then lighter tints. The seed study's
+  // 16 initializers never share one.
+  const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000",
+    "#332288", "#999933", "#882255", "#8C564B", "#7F7F7F", "#44AA99", "#B8860B", "#AA4499", "#E31A1C",
+    "#B2DF8A", "#FB9A99", "#CAB2D6", "#FDBF6F"];
 
   function color(i) { return PALETTE[i % PALETTE.length]; }
 
@@ -171,6 +174,7 @@ const sweepd = (() => {
   }
 
   function message(container, text, kind) {
+    container.style.height = ""; // a plot's height (plots.js) does not outlive the plot
     container.replaceChildren(el("p", { class: kind === "error" ? "alert alert-error" : "plot-empty" }, text));
   }
 

@@ -1,4 +1,4 @@
-/* The sweep page: live progress, then words and tables first, then the plots one by one. */
+/* The sweep page: live progress, the verdict and the tables first, then the plots one by one. */
 "use strict";
 
 (() => {
@@ -10,11 +10,23 @@
   const $ = (name) => document.getElementById(name);
   const REFRESH_MS = 8000; // while running: at most one recomputation of the figures per 8 s
 
-  const colors = new Map(JSON.parse(root.dataset.groups).map((g, i) => [g, sweepd.color(i)]));
+  // One colour per group, fixed at the first load: in the verdict's order when there is one
+  // (the best initializers get the first colours), else in the spec's order; never changed
+  // after, so that a running sweep's colours stay put while its ranking moves.
+  const specGroups = JSON.parse(root.dataset.groups);
+  const colors = new Map();
+  let colorsFixed = false;
+  function fixColors(first) {
+    if (colorsFixed) return;
+    colorsFixed = true;
+    for (const group of [...first, ...specGroups]) if (!colors.has(group)) colors.set(group, sweepd.color(colors.size));
+  }
   const colorOf = (group) => {
+    fixColors([]);
     if (!colors.has(group)) colors.set(group, sweepd.color(colors.size));
     return colors.get(group);
   };
+  let tierOf = () => null; // group label → its tier in the verdict (null: none)
   const trialUrl = (tid) => `/sweeps/${id}/trials/${tid}`;
   let chosen = null; // trial ids typed into the boundary form; null: the default choice
   let lastUnits = null; // the units plot's data, redrawn when its colouring changes
@@ -51,9 +63,11 @@
   function defaultChoice(data) {
     if (!data || !data.comparison) return [];
     const reps = [];
-    const depth = Math.max(0, ...data.comparison.groups.map((g) => (g.solutions ? g.solutions.clusters.length : 0)));
+    // In the verdict's order: the best initializers' solutions first, the failed ones last.
+    const ordered = verdictOrder(data).map((i) => data.comparison.groups[i]);
+    const depth = Math.max(0, ...ordered.map((g) => (g.solutions ? g.solutions.clusters.length : 0)));
     for (let k = 0; k < depth && reps.length < 4; k++) {
-      for (const g of data.comparison.groups) {
+      for (const g of ordered) {
         const cluster = g.solutions && g.solutions.clusters[k];
         if (cluster && reps.length < 4) reps.push(cluster.representative_trial_id);
       }
@@ -77,19 +91,36 @@
     }
     $("boundary-trials").value = result.ids.join(", ");
     const titles = result.panels.map((p) =>
-      `#${p.trial_id} · ${p.group} · seed ${p.seed} · acc ${sweepd.fmt(p.test_accuracy, 3)}`);
+      `${p.group}<br>#${p.trial_id} · seed ${p.seed} · acc ${sweepd.fmt(p.test_accuracy, 3)}`);
     return plot(box, result.panels.length, "No finished trial yet.",
       () => plots.boundaries(box, result.panels, titles));
   }
 
+  /* Group indices in the verdict's order: grid point by grid point, best first; groups the
+     verdict does not rank keep their place after the ranked ones. */
+  function verdictOrder(data) {
+    const key = (i) => (data.places[i] ? [data.places[i].point, data.places[i].rank] : [Infinity, i]);
+    return data.labels.map((_, i) => i).sort((a, b) => {
+      const [pa, ra] = key(a), [pb, rb] = key(b);
+      return (pa === pb ? 0 : pa < pb ? -1 : 1) || ra - rb;
+    });
+  }
+
+  /* The group labels in display order: the verdict's when there is one, else the spec's. */
+  let groupOrder = specGroups;
+
   function showComparison(data) {
-    tables.summary($("summary"), $("partial-note"), data);
-    if (!data.comparison) {
-      for (const box of [$("groups-table"), $("solutions-table")]) sweepd.message(box, "No trial has finished yet.");
-      return;
+    if (data.comparison) {
+      const order = verdictOrder(data);
+      groupOrder = [...order.map((i) => data.labels[i]), ...specGroups.filter((g) => !data.labels.includes(g))];
+      fixColors(groupOrder);
+      const tiers = new Map(data.labels.map((label, i) => [label, data.places[i] ? data.places[i].tier : null]));
+      tierOf = (group) => tiers.get(group) || null;
     }
-    tables.groups($("groups-table"), data, accuracyKey, accuracyTitle, colorOf);
-    tables.solutions($("solutions-table"), data, colorOf, trialUrl);
+    tables.verdict($("verdict-body"), $("partial-note"), data, colorOf);
+    if (!data.comparison) return sweepd.message($("groups-table"), "No trial has finished yet.");
+    const metric = tables.groups($("groups-table"), data, verdictOrder(data), accuracyKey, colorOf, trialUrl);
+    $("ranked-what").textContent = `The ranked ${metric.replace(/_/g, " ").replace(/ tail$/, " (averaged over the last steps)")}`;
   }
 
   async function showUnits(data) {
@@ -98,8 +129,11 @@
     if (data.binned) notes.push(`The ${data.n_units} units of ${data.n_trials} trials are binned: a larger point stands for more units in one spot (hover for the count).`);
     $("units-note").textContent = notes.join(" ");
     lastUnits = data;
+    const rank = new Map(groupOrder.map((g, i) => [g, i]));
+    const at = (g) => (rank.has(g.group) ? rank.get(g.group) : Infinity);
+    const ordered = { ...data, groups: [...data.groups].sort((a, b) => (at(a) === at(b) ? 0 : at(a) < at(b) ? -1 : 1)) };
     await plot($("plot-units"), data.groups.length, "No finished trial with finite weights yet.",
-      () => plots.units($("plot-units"), data, colorOf, id, $("units-colour").value));
+      () => plots.units($("plot-units"), ordered, colorOf, id, $("units-colour").value));
   }
 
   /* Words and tables first (the first screen), then each plot in page order. */
@@ -108,26 +142,26 @@
     // The boundaries' request leaves as soon as the comparison names the trials to draw.
     const boundaries = twoD ? requests[0].then((data) => fetchBoundaries(chosen || defaultChoice(data))) : null;
     const [comparison, trials, units] = await Promise.allSettled(requests);
-    const c = settled(comparison, "comparison", [$("groups-table"), $("solutions-table"), $("plot-heat")]);
+    const c = settled(comparison, "comparison", [$("verdict-body"), $("groups-table"), $("plot-heat")]);
     const t = settled(trials, "trials", [$("trials-table"), $("plot-accuracy"), $("plot-cost")]);
     const u = settled(units, "hidden units", [$("plot-units")]);
     if (c) showComparison(c);
     if (t) trialTable.update(t.rows);
     $("trials-note").hidden = !t || t.rows.length === t.n_trials;
     if (t) $("trials-note").textContent = `This table and the accuracy plot show the first ${t.rows.length} of ${t.n_trials} trials.`;
-    // Nothing to compare or draw before the first trial finishes: one placeholder instead.
+    // Nothing to compare or draw before the first trial finishes: the verdict card says so.
     const finished = !t || t.rows.some((r) => r.state === "completed");
     $("results").hidden = !finished;
-    $("results-placeholder").hidden = finished;
     sweepd.markFirstScreen();
     if (!finished) return;
     await nextFrame();
     if (t) {
-      const order = [...colors.keys()].filter((g) => t.rows.some((r) => r.group === g));
+      const present = new Set(t.rows.map((r) => r.group));
+      const order = [...groupOrder, ...present].filter((g, i, all) => present.has(g) && all.indexOf(g) === i);
       await plot($("plot-accuracy"), t.rows.some((r) => r[accuracyKey] !== null), "No trial has finished yet.",
-        () => plots.strip($("plot-accuracy"), t.rows, accuracyKey, order, colorOf, id, accuracyTitle));
+        () => plots.strip($("plot-accuracy"), t.rows, accuracyKey, order, colorOf, id, accuracyTitle, tierOf));
       await plot($("plot-cost"), t.curves.length, "No cost curves yet.",
-        () => plots.bands($("plot-cost"), t.curves, colorOf));
+        () => plots.bands($("plot-cost"), t.curves, colorOf, order, tierOf));
     }
     if (u) await showUnits(u);
     if (c) await showHeat(c.heat_maps);
