@@ -8,9 +8,6 @@ change, so they are cached under the sweep's `updated_at`, which moves with ever
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from api.web import boundary, figures, spec_view, units
@@ -18,11 +15,11 @@ from sweepd import comparisons, weights
 from sweepd.analysis.symmetry import canonical_form
 from sweepd.datasets import Dataset, load
 from sweepd.errors import BadRequest, Conflict, SweepdError
-from sweepd.records import SweepRecord, TrialRecord
+from sweepd.lru import SweepCache
+from sweepd.records import TrialRecord
 from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.storage.store import Store
 
-FINAL_SWEEP_STATES = frozenset({"completed", "failed", "cancelled"})
 MAX_BOUNDARY_TRIALS = 6
 # The page sorts and pages the trial table itself; past this many rows that stops being quick
 # and the table and the accuracy plot show the first ones (the statistics, the cost bands and
@@ -31,28 +28,11 @@ MAX_ROWS = 20_000
 MAX_LISTED_POINTS = 50  # grid points whose groups get a fixed colour and order on the page
 
 
-class FigureCache:
-    """A small thread-safe LRU of finished sweeps' figures, keyed by (kind, sweep, updated_at)."""
+class FigureCache(SweepCache[Any]):
+    """Finished sweeps' figures, keyed by (kind, sweep, updated_at): `sweepd.lru.SweepCache`."""
 
     def __init__(self, size: int = 32) -> None:
-        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def fetch(self, sweep: SweepRecord, kind: str, compute: Callable[[], Any]) -> Any:
-        """The cached value of `kind` for `sweep`, computed (and kept if final) on a miss."""
-        key = (kind, sweep.id, sweep.updated_at)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = compute()
-        if sweep.state in FINAL_SWEEP_STATES:
-            with self._lock:
-                self._items[key] = value
-                while len(self._items) > self._size:
-                    self._items.popitem(last=False)
-        return value
+        super().__init__(size)
 
 
 def encode(content: Any) -> bytes:
