@@ -41,11 +41,7 @@ def cluster_solutions(distances: np.ndarray, tolerance: float,
     Raises:
         ValueError: a non-square or non-finite matrix, or tolerance ≤ 0.
     """
-    d = np.asarray(distances, dtype=np.float64)
-    if d.ndim != 2 or d.shape[0] != d.shape[1] or not np.all(np.isfinite(d)):
-        raise ValueError("distances must be a finite square matrix")
-    if not tolerance > 0:
-        raise ValueError("tolerance must be positive")
+    d = _checked(distances, tolerance)
     n = d.shape[0]
     if n == 0:
         return []
@@ -55,6 +51,15 @@ def cluster_solutions(distances: np.ndarray, tolerance: float,
     groups = [np.flatnonzero(labels == label) for label in np.unique(labels)]
     groups.sort(key=lambda g: (-g.size, g[0]))
     return [_cluster(d, g, accuracies) for g in groups]
+
+
+def _checked(distances: np.ndarray, tolerance: float) -> np.ndarray:
+    d = np.asarray(distances, dtype=np.float64)
+    if d.ndim != 2 or d.shape[0] != d.shape[1] or not np.all(np.isfinite(d)):
+        raise ValueError("distances must be a finite square matrix")
+    if not tolerance > 0:
+        raise ValueError("tolerance must be positive")
+    return d
 
 
 def _cluster(d: np.ndarray, members: np.ndarray,
@@ -106,11 +111,7 @@ def find_groups(distances: np.ndarray, tolerance: float, *, method: str = "avera
     Raises:
         ValueError: a non-square or non-finite matrix, or tolerance ≤ 0.
     """
-    d = np.asarray(distances, dtype=np.float64)
-    if d.ndim != 2 or d.shape[0] != d.shape[1] or not np.all(np.isfinite(d)):
-        raise ValueError("distances must be a finite square matrix")
-    if not tolerance > 0:
-        raise ValueError("tolerance must be positive")
+    d = _checked(distances, tolerance)
     n = d.shape[0]
     if n < 2:
         return Groups(n == 1, np.zeros(n, dtype=int) if n else None, 0.0 if n else None, None)
