@@ -97,38 +97,61 @@ class Client:
         data = self._request("POST", f"/sweeps/{sweep_id}/cancel")
         return Sweep(self, SweepPublic.model_validate(data))
 
-    def wait(self, sweep_id: int, *, progress: bool = True, timeout: float | None = None) -> Sweep:
-        """Block until the sweep is in a final state, showing a progress bar fed by SSE."""
+    def wait(self, sweep_id: int, *, progress: bool = True, timeout: float | None = None,
+             reconnect_for: float = 300.0) -> Sweep:
+        """Block until the sweep is in a final state, with a progress bar fed by SSE.
+
+        The bar counts training steps (trials × steps, running trials' progress included) and
+        shows the finished trials beside it. When the service restarts or answers 503, the
+        client reconnects with backoff (honouring Retry-After) and resumes the stream from the
+        last event it saw, for up to `reconnect_for` seconds without an answer.
+
+        Raises:
+            TimeoutError: the sweep has not finished after `timeout` seconds.
+            Unavailable: the service stayed unreachable for `reconnect_for` seconds.
+        """
         from tqdm.auto import tqdm
 
         sweep = self.get(sweep_id)
         deadline = None if timeout is None else time.monotonic() + timeout
-        with tqdm(total=sweep.n_trials, disable=not progress, unit="trial",
-                  desc=f"sweep {sweep_id}") as bar:
+        steps = _steps_per_trial(sweep.public.spec)
+        stream = _Reconnect(reconnect_for)
+        with tqdm(total=sweep.n_trials * steps, disable=not progress, unit="step",
+                  unit_scale=True, desc=f"sweep {sweep_id}") as bar:
+            _update_bar(bar, sweep.public.model_dump(), steps)
             while sweep.state not in FINAL_STATES:
                 try:
-                    for event, data in self.events(sweep_id, deadline=deadline):
+                    for event, data in self.events(sweep_id, deadline=deadline,
+                                                   last_event_id=stream.last_id):
+                        stream.answered(data)
                         if event == "progress":
-                            _update_bar(bar, data)
+                            _update_bar(bar, data, steps)
                         if event == "end":
                             break
-                except (httpx.TransportError, httpx.HTTPStatusError):
-                    time.sleep(1.0)  # the service restarted or the stream dropped: reconnect
+                    sweep = self.get(sweep_id)
+                    stream.answered({})
+                except (Unavailable, httpx.TransportError) as exc:
+                    stream.back_off(exc)
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"sweep {sweep_id} still {sweep.state} after {timeout} s")
-                sweep = self.get(sweep_id)
-            _update_bar(bar, sweep.public.model_dump())
+            _update_bar(bar, sweep.public.model_dump(), steps)
         return sweep
 
     def events(self, sweep_id: int, *, deadline: float | None = None,
-               ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yield (event, data) pairs from the sweep's Server-Sent Events stream."""
+               last_event_id: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield (event, data) pairs from the sweep's Server-Sent Events stream; a `trial`
+        event's data carries its SSE id under "_id" (pass it back as `last_event_id`)."""
         timeout = httpx.Timeout(30.0, read=60.0)
-        with self._http.stream("GET", f"/sweeps/{sweep_id}/events", timeout=timeout) as resp:
-            if resp.status_code >= 400:
-                resp.read()
-                _raise_for(resp)
-            yield from _parse_sse(resp.iter_lines(), deadline)
+        headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+        try:
+            with self._http.stream("GET", f"/sweeps/{sweep_id}/events", timeout=timeout,
+                                   headers=headers) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    _raise_for(resp)
+                yield from _parse_sse(resp.iter_lines(), deadline)
+        except httpx.TransportError as exc:
+            raise Unavailable(f"lost the event stream of sweep {sweep_id}: {exc}") from exc
 
     # -- trials ---------------------------------------------------------------------------
 
@@ -270,30 +293,68 @@ def _raise_for(resp: httpx.Response) -> None:
     except ValueError:
         detail, errors = resp.text[:500], []
     cls = _ERRORS.get(resp.status_code, SweepdError)
-    raise cls(f"{resp.status_code}: {detail}", errors=errors)
+    error = cls(f"{resp.status_code}: {detail}", errors=errors)
+    retry = resp.headers.get("retry-after")
+    if retry is not None and retry.isdigit():
+        error.retry_after = float(retry)  # type: ignore[attr-defined]
+    raise error
 
 
 def _parse_sse(lines: Iterator[str], deadline: float | None,
                ) -> Iterator[tuple[str, dict[str, Any]]]:
-    event, data = "message", []
+    event, data, event_id = "message", [], None
     for line in lines:
         if deadline is not None and time.monotonic() > deadline:
             return
         if line == "":
             if data:
-                yield event, json.loads("\n".join(data))
-            event, data = "message", []
+                parsed = json.loads("\n".join(data))
+                if event_id is not None and isinstance(parsed, dict):
+                    parsed["_id"] = event_id
+                yield event, parsed
+            event, data, event_id = "message", [], None
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].strip())
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
 
 
-def _update_bar(bar: Any, data: dict[str, Any]) -> None:
+class _Reconnect:
+    """Backoff for a waiting client: 1, 2, 4 … 15 s between tries (or the service's
+    Retry-After), giving up after `patience` seconds without an answer."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience, self.delay = patience, 1.0
+        self.last_id: str | None = None
+        self.since = time.monotonic()
+
+    def answered(self, data: dict[str, Any]) -> None:
+        self.since, self.delay = time.monotonic(), 1.0
+        self.last_id = data.get("_id", self.last_id)
+
+    def back_off(self, exc: Exception) -> None:
+        if time.monotonic() - self.since > self.patience:
+            raise Unavailable(f"sweepd did not answer for {self.patience:g} s: {exc}") from exc
+        retry_after = getattr(exc, "retry_after", None)
+        time.sleep(min(60.0, retry_after) if retry_after is not None else self.delay)
+        self.delay = min(15.0, self.delay * 2)
+
+
+def _steps_per_trial(spec: dict[str, Any]) -> int:
+    """Training steps of one trial as the spec states them (1 when it gives epochs instead)."""
+    steps = (spec.get("training") or {}).get("steps")
+    return int(steps) if isinstance(steps, int) and steps > 0 else 1
+
+
+def _update_bar(bar: Any, data: dict[str, Any], steps: int) -> None:
     counts = data.get("counts") or {}
     done = sum(counts.get(s, 0) for s in FINAL_STATES)
-    bar.n = done
-    bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=False)
+    total = data.get("n_trials") or sum(counts.values())
+    bar.n = min(bar.total, round(float(data.get("progress", 0.0)) * total * steps))
+    bar.set_postfix_str(f"{done}/{total} trials" + "".join(
+        f", {k} {v}" for k, v in counts.items() if v and k not in FINAL_STATES), refresh=False)
     bar.refresh()
 
 

@@ -56,7 +56,9 @@ def test_run_sweep_end_to_end_with_sdk_and_sse(live_server_factory):
     assert len(frame) == 6 and frame["test_accuracy"].between(0.5, 1.0).all()
 
 
-def test_resume_sweep_after_service_killed(live_server_factory):
+def test_resume_sweep_after_service_killed(live_server_factory, monkeypatch):
+    from sweepd import client as sdk
+
     server = live_server_factory().start()
     client = server.client()
     sweep = client.submit(small_spec(steps=60_000, seeds=3, name="restart"))
@@ -65,6 +67,16 @@ def test_resume_sweep_after_service_killed(live_server_factory):
     while client.get(sweep.id).counts["running"] == 0:
         assert time.monotonic() < deadline, "no trial started"
         time.sleep(0.3)
+    # A client already waiting when the service dies keeps waiting across the restart.
+    backoffs: list[str] = []
+    real_back_off = sdk._Reconnect.back_off
+    monkeypatch.setattr(sdk._Reconnect, "back_off",
+                        lambda self, exc: backoffs.append(type(exc).__name__)
+                        or real_back_off(self, exc))
+    waited: list = []
+    waiter = threading.Thread(target=lambda: waited.append(
+        client.wait(sweep.id, progress=False, timeout=400, reconnect_for=180)), daemon=True)
+    waiter.start()  # whether it is on the stream or still reading the sweep, the kill cuts it off
     server.kill()  # SIGKILL mid-sweep: the Ray tasks die with their owner
     assert server.proc.returncode == -9
 
@@ -72,6 +84,9 @@ def test_resume_sweep_after_service_killed(live_server_factory):
     client = server.client()
     done = client.wait(sweep.id, progress=False, timeout=400)
     assert done.state == "completed"
+    waiter.join(timeout=120)
+    assert waited and waited[0].state == "completed"
+    assert backoffs, "the waiting client never saw the service go away"
     trials = client.trials(sweep.id)
     assert len(trials) == 6
     assert all(t.state == "completed" and t.result is not None for t in trials)

@@ -68,3 +68,17 @@ def test_validate_submission_imports_no_torch():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_progress_bar_counts_steps_of_running_trials():
+    from tqdm import tqdm
+
+    from sweepd.client import _parse_sse, _steps_per_trial, _update_bar
+
+    steps = _steps_per_trial({"training": {"steps": 1000}})
+    bar = tqdm(total=128 * steps, disable=True)
+    _update_bar(bar, {"n_trials": 128, "progress": 0.5,
+                      "counts": {"pending": 0, "running": 128, "completed": 0}}, steps)
+    assert bar.n == 64_000  # no trial finished, half of every trial's steps done
+    events = list(_parse_sse(iter(["id: 7", "event: trial", 'data: {"id": 3}', ""]), None))
+    assert events == [("trial", {"id": 3, "_id": "7"})]
