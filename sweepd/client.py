@@ -112,10 +112,10 @@ class Client:
         """
         from tqdm.auto import tqdm
 
-        sweep = self.get(sweep_id)
         deadline = None if timeout is None else time.monotonic() + timeout
-        steps = _steps_per_trial(sweep.public.spec)
         stream = _Reconnect(reconnect_for)
+        sweep = self._get_patiently(sweep_id, stream)
+        steps = _steps_per_trial(sweep.public.spec)
         with tqdm(total=sweep.n_trials * steps, disable=not progress, unit="step",
                   unit_scale=True, desc=f"sweep {sweep_id}") as bar:
             _update_bar(bar, sweep.public.model_dump(), steps)
@@ -136,6 +136,13 @@ class Client:
                     raise TimeoutError(f"sweep {sweep_id} still {sweep.state} after {timeout} s")
             _update_bar(bar, sweep.public.model_dump(), steps)
         return sweep
+
+    def _get_patiently(self, sweep_id: int, stream: _Reconnect) -> Sweep:
+        while True:
+            try:
+                return self.get(sweep_id)
+            except Unavailable as exc:
+                stream.back_off(exc)
 
     def events(self, sweep_id: int, *, deadline: float | None = None,
                last_event_id: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
