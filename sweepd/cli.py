@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sweepd.errors import SweepdError
+from sweepd.errors import InvalidSpec, SweepdError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Seed × initializer sweeps of neural networks, stored and compared.")
@@ -125,8 +125,7 @@ def submit(spec: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
     console.print(f"sweep [bold]{sweep.id}[/] {sweep.name!r}: {sweep.n_trials} trials, "
                   f"{sweep.state}")
     if wait:
-        sweep.wait()
-        _print_summary(client, sweep.id)
+        _finish(client, sweep.wait().id)
 
 
 @app.command("list")
@@ -155,7 +154,7 @@ def wait_cmd(sweep_id: int, timeout: Optional[float] = None,
     """Wait for a sweep to finish, with a progress bar."""
     client = _client(url, token)
     client.wait(sweep_id, timeout=timeout)
-    _print_summary(client, sweep_id)
+    _finish(client, sweep_id)
 
 
 @app.command()
@@ -164,16 +163,23 @@ def trials(sweep_id: int, state: Optional[str] = None, initializer: Optional[str
                help="Print CSV instead of a table.")] = False,
            url: UrlOpt = None, token: TokenOpt = None) -> None:
     """List a sweep's trials with their metrics."""
-    frame = _client(url, token).trials_frame(sweep_id, state=state, initializer=initializer,
-                                             seed=seed)
+    rows = _client(url, token).trial_rows(sweep_id, state=state, initializer=initializer,
+                                          seed=seed)
     if csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        import csv as csv_module
+
+        fields = list(dict.fromkeys(k for row in rows for k in row))
+        writer = csv_module.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore",
+                                       lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
         return
     cols = [c for c in ("id", "initializer", "seed", "state", "attempt", "test_accuracy",
-                        "train_accuracy", "train_cost_tail", "test_cost") if c in frame]
+                        "train_accuracy", "train_cost_tail", "test_cost")
+            if any(c in row for row in rows)]
     table = Table(*cols)
-    for row in frame[cols].itertuples(index=False):
-        table.add_row(*(_fmt(v) for v in row))
+    for row in rows:
+        table.add_row(*(_fmt(row.get(c)) for c in cols))
     console.print(table)
 
 
@@ -230,8 +236,18 @@ def demo(steps: Annotated[int, typer.Option(help="GD steps per trial (10 000 = t
                               console=console))
 
 
-def _print_summary(client: Any, sweep_id: int) -> None:
-    client.compare(sweep_id).print(console)
+def _finish(client: Any, sweep_id: int) -> None:
+    """The verdict of a finished sweep; a failed or cancelled one also ends with its exit code."""
+    sweep = client.get(sweep_id)
+    if sweep.counts.get("completed", 0):
+        client.compare(sweep_id).print(console)
+    if sweep.state != "completed":
+        console.print(f"sweep {sweep_id} ended [red]{sweep.state}[/]: {sweep.counts}")
+        raise typer.Exit(EXIT_FAILED if sweep.state == "failed" else EXIT_CANCELLED)
+
+
+def _csv_value(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
 
 
 def _fmt(value: Any) -> str:
@@ -243,12 +259,31 @@ def _fmt(value: Any) -> str:
 _load_commands(app)
 
 
+EXIT_INVALID = 2  # a bad spec file, option or query
+EXIT_FAILED = 3  # the sweep ended failed
+EXIT_CANCELLED = 4  # the sweep ended cancelled
+EXIT_TIMEOUT = 5  # --timeout passed before the sweep ended
+
+
 def main() -> None:
-    """Entry point: turn sweepd errors into one readable line and exit code 1."""
+    """Entry point: turn sweepd errors into readable lines and an exit code (tracebacks only
+    with SWEEPD_DEBUG=1)."""
+    import os
+
     try:
         app()
-    except SweepdError as exc:
-        console.print(f"[red]error:[/] {exc.detail}")
-        for err in exc.errors[:10]:
-            console.print(f"  {'.'.join(str(p) for p in err.get('loc', []))}: {err.get('msg')}")
-        sys.exit(1)
+    except (SweepdError, TimeoutError) as exc:
+        if os.environ.get("SWEEPD_DEBUG"):
+            raise
+        sys.exit(_report(exc))
+
+
+def _report(exc: Exception) -> int:
+    if isinstance(exc, TimeoutError):
+        console.print(f"[red]timeout:[/] {exc}")
+        return EXIT_TIMEOUT
+    assert isinstance(exc, SweepdError)
+    console.print(f"[red]error:[/] {exc.detail}")
+    for err in exc.errors:
+        console.print(f"  {'.'.join(str(p) for p in err.get('loc', []))}: {err.get('msg')}")
+    return EXIT_INVALID if isinstance(exc, InvalidSpec) else 1

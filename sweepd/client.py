@@ -175,11 +175,22 @@ class Client:
             if not data["items"] or len(out) >= data["total"]:
                 return out
 
-    def trials_frame(self, sweep_id: int, **filters: Any) -> Any:
-        """The trials as a pandas DataFrame, one row per trial with its metrics."""
-        import pandas as pd
+    def trial_rows(self, sweep_id: int, **filters: Any) -> list[dict[str, Any]]:
+        """The trials as flat dicts, one per trial with its metrics (no pandas needed)."""
+        return [_trial_row(t) for t in self.trials(sweep_id, **filters)]
 
-        return pd.DataFrame([_trial_row(t) for t in self.trials(sweep_id, **filters)])
+    def trials_frame(self, sweep_id: int, **filters: Any) -> Any:
+        """The trials as a pandas DataFrame, one row per trial with its metrics.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install 'sweepd[pandas]'`).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("trials_frame() needs pandas: pip install 'sweepd[pandas]' "
+                              "(or use trial_rows(), which needs nothing more)") from None
+        return pd.DataFrame(self.trial_rows(sweep_id, **filters))
 
     def trial(self, sweep_id: int, trial_id: int) -> TrialPublic:
         data = self._request("GET", f"/sweeps/{sweep_id}/trials/{trial_id}")
@@ -251,8 +262,11 @@ class Sweep:
         self.public = self.client.get(self.id).public
         return self
 
-    def wait(self, *, progress: bool = True, timeout: float | None = None) -> Sweep:
-        self.public = self.client.wait(self.id, progress=progress, timeout=timeout).public
+    def wait(self, *, progress: bool = True, timeout: float | None = None,
+             reconnect_for: float = 300.0) -> Sweep:
+        """Block until the sweep ends (see `Client.wait`)."""
+        self.public = self.client.wait(self.id, progress=progress, timeout=timeout,
+                                       reconnect_for=reconnect_for).public
         return self
 
     def cancel(self) -> Sweep:
@@ -286,8 +300,30 @@ def _spec_json(spec: SweepSpec | dict[str, Any] | str | Path) -> dict[str, Any]:
         return spec.model_dump(mode="json")
     if isinstance(spec, dict):
         return spec
-    text = Path(spec).read_text(encoding="utf-8")
-    return SweepSpec.from_yaml(text).model_dump(mode="json")
+    return _read_spec_file(Path(spec))
+
+
+def _read_spec_file(path: Path) -> dict[str, Any]:
+    """A spec file parsed and validated here, so a bad one is named field by field, as the
+    service's 422 names them, before anything is sent."""
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        return SweepSpec.from_yaml(path.read_text(encoding="utf-8")).model_dump(mode="json")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InvalidSpec(f"{path} is not valid YAML{where}: "
+                          f"{getattr(exc, 'problem', None) or exc}") from None
+    except ValidationError as exc:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                  for e in exc.errors(include_input=False, include_url=False,
+                                      include_context=False)]
+        raise InvalidSpec(f"{path}: {len(errors)} invalid field"
+                          f"{'s' if len(errors) != 1 else ''}", errors=errors) from None
+    except ValueError as exc:
+        raise InvalidSpec(f"{path}: {exc}") from None
 
 
 def _raise_for(resp: httpx.Response) -> None:
@@ -370,5 +406,7 @@ def _trial_row(trial: TrialPublic) -> dict[str, Any]:
            "state": trial.state, "attempt": trial.attempt, **{f"param.{k}": v for k, v
                                                               in trial.params.items()}}
     if trial.result is not None:
-        row.update(trial.result.model_dump(exclude={"curve", "environment"}))
+        row.update(trial.result.model_dump(exclude={"curve", "environment", "tail"}))
+        tail = trial.result.tail
+        row.update({f"tail.{k}": v for k, v in (tail.model_dump() if tail else {}).items()})
     return row

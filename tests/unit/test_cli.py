@@ -1,0 +1,98 @@
+"""The command line as a new user meets it (issue 13): bad spec files get the message, not a
+traceback, and exit 2; a sweep that ends failed or cancelled exits non-zero; a timeout says so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+import typer
+
+from sweepd import cli
+
+OFFLINE = ["--url", "http://127.0.0.1:9", "--token", "swd_x"]  # nothing listens there
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sweepd", *args], capture_output=True,
+                          text=True, timeout=120, env={"COLUMNS": "120", "PATH": "/usr/bin"})
+
+
+def test_submit_invalid_spec_file_names_every_bad_field_without_traceback(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(textwrap.dedent("""
+        name: bad
+        dataset: {name: moons, noise: -1}
+        training: {learning_rate: 0}
+        initializers: [glorot_uniform, not_an_initializer]
+    """))
+    out = _run("submit", str(spec), *OFFLINE)
+    assert out.returncode == cli.EXIT_INVALID
+    text = out.stdout + out.stderr
+    assert "Traceback" not in text
+    assert "invalid field" in text
+    assert "dataset.noise" in text and "training.learning_rate" in text
+
+
+def test_submit_broken_yaml_says_where(tmp_path):
+    spec = tmp_path / "broken.yaml"
+    spec.write_text("name: x\ndataset: {name: moons\n")
+    out = _run("submit", str(spec), *OFFLINE)
+    assert out.returncode == cli.EXIT_INVALID
+    assert "not valid YAML at line" in out.stdout and "Traceback" not in out.stdout + out.stderr
+
+
+def _client_with(state: str, counts: dict[str, int]) -> SimpleNamespace:
+    compared = []
+    return SimpleNamespace(
+        get=lambda sweep_id: SimpleNamespace(state=state, counts=counts),
+        compare=lambda sweep_id: SimpleNamespace(print=lambda console: compared.append(1)),
+        compared=compared)
+
+
+@pytest.mark.parametrize(("state", "code"), [("failed", cli.EXIT_FAILED),
+                                             ("cancelled", cli.EXIT_CANCELLED)])
+def test_finish_exits_non_zero_when_the_sweep_did_not_complete(state, code):
+    client = _client_with(state, {"completed": 2, state: 1})
+    with pytest.raises(typer.Exit) as caught:
+        cli._finish(client, 1)
+    assert caught.value.exit_code == code and client.compared == [1]
+
+
+def test_finish_prints_the_verdict_and_returns_for_a_completed_sweep():
+    client = _client_with("completed", {"completed": 3})
+    cli._finish(client, 1)
+    assert client.compared == [1]
+
+
+def test_report_turns_a_timeout_into_its_exit_code():
+    assert cli._report(TimeoutError("sweep 1 still running after 5 s")) == cli.EXIT_TIMEOUT
+
+
+def test_trials_csv_needs_no_pandas(monkeypatch):
+    from typer.testing import CliRunner
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` now fails
+    rows = [{"id": 1, "seed": 0, "initializer": "zeros", "state": "completed",
+             "test_accuracy": 0.5, "params": {"lr": 1}},
+            {"id": 2, "seed": 1, "initializer": "ones", "state": "failed"}]
+    monkeypatch.setattr(cli, "_client", lambda url, token: SimpleNamespace(
+        trial_rows=lambda sweep_id, **filters: rows))
+    result = CliRunner().invoke(cli.app, ["trials", "1", "--csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "id,seed,initializer,state,test_accuracy,params"
+    assert lines[1] == '1,0,zeros,completed,0.5,"{""lr"": 1}"' and lines[2] == "2,1,ones,failed,,"
+
+
+def test_trials_frame_says_which_extra_to_install(monkeypatch):
+    from sweepd.client import Client
+
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    client = Client(url="http://127.0.0.1:9", token="swd_x")
+    monkeypatch.setattr(client, "trial_rows", lambda sweep_id, **filters: [])
+    with pytest.raises(ImportError, match=r"sweepd\[pandas\]"):
+        client.trials_frame(1)
