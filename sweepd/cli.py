@@ -225,13 +225,16 @@ def compare(sweep_id: int, tolerance: float = 0.05,
 def demo(steps: Annotated[int, typer.Option(help="GD steps per trial (10 000 = the course).")]
          = 10_000,
          seeds: Annotated[int, typer.Option(help="Seeds per initializer.")] = 8,
-         port: Annotated[int, typer.Option(help="Port of the embedded service.")] = 8642,
+         port: Annotated[Optional[int], typer.Option(
+             help="Port of the embedded service (default: SWEEPD_PORT, else 8642).")] = None,
          keep_serving: Annotated[bool, typer.Option(
              help="Keep the service running after the summary (Ctrl-C stops it).")] = True,
          ) -> None:
     """The main job: the moons seed study on the embedded service, end to end over REST."""
     from sweepd.demo import run_demo
+    from sweepd.settings import load_settings
 
+    port = port if port is not None else load_settings().port
     raise typer.Exit(run_demo(steps=steps, seeds=seeds, port=port, keep_serving=keep_serving,
                               console=console))
 

@@ -27,7 +27,15 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
     from sweepd.client import Client
 
     url = f"http://127.0.0.1:{port}"
-    server = None if _healthy(url) else _start_server(port, console)
+    if _healthy(url):
+        console.print(f"A sweepd service already answers on {url}: the demo uses it.")
+        server = None
+    elif _taken(port):
+        console.print(f"[red]error:[/] port {port} is in use by something that is not sweepd; "
+                      "pick another with --port or SWEEPD_PORT")
+        return 2
+    else:
+        server = _start_server(port, console)
     try:
         token = _wait_for_token(url, server)
         client = Client(url=url, token=token)
@@ -49,6 +57,13 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
         if server is not None and server.poll() is None:
             server.send_signal(signal.SIGINT)  # uvicorn and Ray shut down quietly on SIGINT
             server.wait(timeout=60)
+
+
+def _taken(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _healthy(url: str) -> bool:

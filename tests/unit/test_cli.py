@@ -96,3 +96,27 @@ def test_trials_frame_says_which_extra_to_install(monkeypatch):
     monkeypatch.setattr(client, "trial_rows", lambda sweep_id, **filters: [])
     with pytest.raises(ImportError, match=r"sweepd\[pandas\]"):
         client.trials_frame(1)
+
+
+def test_demo_refuses_a_port_taken_by_something_else():
+    import socket
+
+    with socket.socket() as sock:  # a listener that is not sweepd
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        out = _run("demo", "--port", str(port), "--steps", "10", "--seeds", "1")
+    assert out.returncode == 2
+    assert f"port {port} is in use" in out.stdout
+
+
+def test_demo_takes_its_port_from_the_settings(monkeypatch):
+    from typer.testing import CliRunner
+
+    import sweepd.demo
+
+    seen = {}
+    monkeypatch.setattr(sweepd.demo, "run_demo", lambda **kw: seen.update(kw) or 0)
+    monkeypatch.setenv("SWEEPD_PORT", "8711")
+    result = CliRunner().invoke(cli.app, ["demo", "--steps", "10"])
+    assert result.exit_code == 0 and seen["port"] == 8711
