@@ -83,6 +83,19 @@ def token_create(name: str, user: Annotated[str, typer.Option(help="User name.")
     typer.echo(raw)
 
 
+@token_app.command("show")
+def token_show() -> None:
+    """Print the saved local token (for curl: TOKEN=$(sweepd token show))."""
+    from sweepd import tokenfile
+
+    saved = tokenfile.load()
+    if saved is None:
+        console.print("[red]error:[/] no saved token: run `sweepd serve` once, or "
+                      "`sweepd token create NAME --save`")
+        raise typer.Exit(1)
+    typer.echo(saved[1])
+
+
 @token_app.command("list")
 def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") -> None:
     """List a user's tokens (prefixes only; the tokens themselves are never stored)."""

@@ -120,3 +120,26 @@ def test_demo_takes_its_port_from_the_settings(monkeypatch):
     monkeypatch.setenv("SWEEPD_PORT", "8711")
     result = CliRunner().invoke(cli.app, ["demo", "--steps", "10"])
     assert result.exit_code == 0 and seen["port"] == 8711
+
+
+def test_token_show_prints_the_saved_token(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sweepd import tokenfile
+
+    monkeypatch.setenv("SWEEPD_TOKEN_FILE", str(tmp_path / "token.json"))
+    assert CliRunner().invoke(cli.app, ["token", "show"]).exit_code == 1  # nothing saved yet
+    tokenfile.save("http://127.0.0.1:8642", "swd_secret", tmp_path / "token.json")
+    result = CliRunner().invoke(cli.app, ["token", "show"])
+    assert result.exit_code == 0 and result.output.strip() == "swd_secret"
+
+
+def test_example_specs_of_the_readme_are_valid():
+    import json
+    from pathlib import Path
+
+    from sweepd.spec import SweepSpec
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    assert SweepSpec.from_file(root / "moons.yaml").n_trials == 800
+    assert SweepSpec.model_validate(json.loads((root / "spec.json").read_text())).n_trials == 24
