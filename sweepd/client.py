@@ -13,6 +13,7 @@ Only httpx, pydantic, NumPy and safetensors are needed: no torch, Ray or databas
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -89,9 +90,33 @@ class Client:
     def get(self, sweep_id: int) -> Sweep:
         return Sweep(self, SweepPublic.model_validate(self._request("GET", f"/sweeps/{sweep_id}")))
 
-    def list(self, *, limit: int = 50, offset: int = 0) -> list[Sweep]:
-        data = self._request("GET", "/sweeps", params={"limit": limit, "offset": offset})
+    def list(self, *, limit: int = 50, offset: int = 0, name: str | None = None) -> list[Sweep]:
+        """One page of your sweeps, newest first (only those called `name`, when given)."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if name is not None:
+            params["name"] = name
+        data = self._request("GET", "/sweeps", params=params)
         return [Sweep(self, SweepPublic.model_validate(item)) for item in data["items"]]
+
+    def sweeps(self, *, name: str | None = None, page_size: int = 200) -> list[Sweep]:
+        """All your sweeps (every page), newest first; only those called `name`, when given."""
+        out: list[Sweep] = []
+        while True:
+            page = self.list(limit=page_size, offset=len(out), name=name)
+            out.extend(page)
+            if len(page) < page_size:
+                return out
+
+    def sweep(self, name: str) -> Sweep:
+        """Your newest sweep called `name` (as Optuna's `load_study(study_name=...)`).
+
+        Raises:
+            NotFound: you have no sweep of that name.
+        """
+        found = self.list(limit=1, name=name)
+        if not found:
+            raise NotFound(f"you have no sweep named {name!r}")
+        return found[0]
 
     def cancel(self, sweep_id: int) -> Sweep:
         data = self._request("POST", f"/sweeps/{sweep_id}/cancel")
@@ -285,11 +310,43 @@ class Sweep:
     def compare(self, **options: Any) -> Any:
         return self.client.compare(self.id, **options)
 
+    def best_trial(self, metric: str = "test_accuracy", *, mode: str = "max",
+                   tail: bool = True) -> TrialPublic:
+        """The finished trial with the best `metric` (as Optuna's `study.best_trial`).
+
+        Args:
+            metric: a result field such as "test_accuracy", "train_accuracy" or "test_cost".
+            mode: "max" or "min".
+            tail: use the value averaged over the last steps where the result has it (what
+                the verdict ranks on), else the last step's.
+
+        Raises:
+            NotFound: no trial has a finite value of `metric` yet.
+            ValueError: an unknown mode.
+        """
+        if mode not in ("max", "min"):
+            raise ValueError("mode must be 'max' or 'min'")
+        scored = [(v, t) for t in self.trials(state="completed")
+                  if (v := _metric(t, metric, tail)) is not None]
+        if not scored:
+            raise NotFound(f"no finished trial of sweep {self.id} has a {metric}")
+        pick = max if mode == "max" else min
+        return pick(scored, key=lambda vt: vt[0])[1]
+
     def compare_pair(self, a: int, b: int) -> dict[str, Any]:
         return self.client.compare_pair(self.id, a, b)
 
     def __repr__(self) -> str:
         return f"<Sweep {self.id} {self.name!r} {self.state} {self.counts}>"
+
+    def _repr_html_(self) -> str:
+        """A compact card in Jupyter: name, state, progress and trials per state."""
+        from html import escape
+
+        counts = ", ".join(f"{k} {v}" for k, v in self.counts.items() if v)
+        return (f"<div><b>sweep {self.id}</b> {escape(self.name)}: <b>{escape(self.state)}</b>, "
+                f"{self.public.progress:.0%} of {self.n_trials} trials ({escape(counts)})"
+                f"<br><small>sweep.compare() for the verdict</small></div>")
 
 
 Trial = TrialPublic
@@ -383,6 +440,15 @@ class _Reconnect:
         retry_after = getattr(exc, "retry_after", None)
         time.sleep(min(60.0, retry_after) if retry_after is not None else self.delay)
         self.delay = min(15.0, self.delay * 2)
+
+
+def _metric(trial: TrialPublic, metric: str, tail: bool) -> float | None:
+    result = trial.result
+    if result is None:
+        return None
+    value = getattr(result.tail, metric, None) if tail and result.tail is not None else None
+    value = getattr(result, metric, None) if value is None else value
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def _steps_per_trial(spec: dict[str, Any]) -> int:

@@ -70,6 +70,29 @@ class ComparisonView:
         verdict = self.model.verdict
         return verdict.text if verdict is not None else self.summary
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the verdict's text, then the ranking table of each grid point."""
+        from html import escape
+
+        verdict = self.model.verdict
+        if verdict is None:
+            return f"<pre>{escape(self.summary)}</pre>"
+        parts = [f"<p>{escape(verdict.text)}</p>"]
+        for point in verdict.points:
+            where = point_name(point.params)
+            head = "".join(f"<th>{h}</th>" for h in ("initializer", "tier", "n", "IQM",
+                                                      "95 % CI", "worst", "outliers",
+                                                      "failed"))
+            rows = "".join(
+                f"<tr><td>{escape(r.initializer)}</td><td>{r.tier}</td><td>{r.n}</td>"
+                f"<td>{_pct(r.iqm)}</td><td>[{_pct(r.ci_low)}, {_pct(r.ci_high)}]</td>"
+                f"<td>{_pct(r.worst)}</td><td>{r.n_outliers}</td>"
+                f"<td>{r.n_failed}/{r.n_runs}</td></tr>"
+                for r in point.which_initializer.ranking)
+            caption = f"<caption>{escape(where)}</caption>" if where else ""
+            parts.append(f"<table>{caption}<tr>{head}</tr>{rows}</table>")
+        return "".join(parts)
+
     def __repr__(self) -> str:
         verdict = self.model.verdict
         head = ""

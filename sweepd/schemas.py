@@ -102,6 +102,23 @@ class TrialPublic(_Public):
     error: str | None = None
     result: ResultPublic | None = None
 
+    def history(self) -> Any:
+        """The training-cost curve as a pandas DataFrame with columns `step`, `train_cost`
+        (as Ray Tune's `result.metrics_dataframe`); empty before the trial has a result.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install 'sweepd[pandas]'`).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("history() needs pandas: pip install 'sweepd[pandas]'") from None
+        if self.result is None:
+            return pd.DataFrame({"step": [], "train_cost": []})
+        r = self.result
+        steps = [i * r.curve_every for i in range(len(r.curve) - 1)] + [r.steps]
+        return pd.DataFrame({"step": steps[:len(r.curve)], "train_cost": r.curve})
+
 
 class TrialsPublic(_Page):
     """One page of a sweep's trials, in id order, with the total matching the filters."""

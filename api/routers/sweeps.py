@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from api.body import SpecBody
 from api.convert import sweep_public, sweeps_public
@@ -19,6 +21,9 @@ from api.deps import (
 from api.openapi import SPEC_BODY, problems
 from sweepd import submission
 from sweepd.schemas import SweepPublic, SweepsPublic
+
+SweepName = Annotated[str | None, Query(min_length=1, max_length=200,
+                                        description="Only the sweeps with this name.")]
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
 
@@ -43,9 +48,9 @@ def submit_sweep(user: CurrentUser, key: IdempotencyKey, spec: SpecBody, store: 
 
 @router.get("", responses=problems(422))
 def list_sweeps(user: CurrentUser, store: StoreDep, limit: Limit = DEFAULT_LIMIT,
-                offset: Offset = 0) -> SweepsPublic:
-    """The caller's sweeps, newest first."""
-    records, total = store.list_sweeps(user.id, limit=limit, offset=offset)
+                offset: Offset = 0, name: SweepName = None) -> SweepsPublic:
+    """The caller's sweeps (those with this `name`, when given), newest first."""
+    records, total = store.list_sweeps(user.id, limit=limit, offset=offset, name=name)
     return sweeps_public(records, total, limit, offset)
 
 

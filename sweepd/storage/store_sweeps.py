@@ -131,9 +131,10 @@ class SweepStore(StoreBase):
         with self._read() as session:
             return self._sweep_record(session, self._owned_sweep(session, owner_id, sweep_id))
 
-    def list_sweeps(self, owner_id: int, *, limit: int,
-                    offset: int) -> tuple[list[SweepRecord], int]:
-        """The owner's sweeps, newest first, and how many there are in all.
+    def list_sweeps(self, owner_id: int, *, limit: int, offset: int,
+                    name: str | None = None) -> tuple[list[SweepRecord], int]:
+        """The owner's sweeps (only those called `name`, when given), newest first, and how
+        many there are in all.
 
         Raises:
             InvalidSpec: a negative limit or offset.
@@ -141,6 +142,8 @@ class SweepStore(StoreBase):
         check_page(limit, offset)
         with self._read() as session:
             mine = SqlSweep.owner_id == owner_id
+            if name is not None:
+                mine = mine & (SqlSweep.name == name)
             total = session.scalar(select(func.count()).select_from(SqlSweep).where(mine)) or 0
             query = select(SqlSweep).where(mine).order_by(SqlSweep.id.desc())
             sweeps = list(session.scalars(query.limit(limit).offset(offset)))

@@ -119,3 +119,28 @@ def test_refuse_sigmoid_output_on_multiclass_dataset_before_storing(finished):
                        "seeds": [0], "initializers": ["glorot_uniform"]})
     assert "model.output" in str(info.value) and "422" in str(info.value)
     assert len(client.list(limit=200)) == before
+
+
+def test_sdk_finds_sweeps_by_name_best_trial_and_history(finished):
+    _, client, sweep = finished
+    assert client.sweep("compare").id == sweep.id
+    assert [s.id for s in client.sweeps(name="compare")] == [sweep.id]
+    assert client.sweeps(name="no such sweep") == []
+    with pytest.raises(Exception, match="no sweep named"):
+        client.sweep("no such sweep")
+    best = sweep.best_trial("test_accuracy")
+    values = [t.result.tail.test_accuracy for t in sweep.trials(state="completed")]
+    assert best.result.tail.test_accuracy == max(values)
+    worst = sweep.best_trial("test_accuracy", mode="min")
+    assert worst.initializer_label == "zeros"  # the constant predictor is the worst
+    history = best.history()
+    assert list(history.columns) == ["step", "train_cost"]
+    assert history["step"].iloc[-1] == best.result.steps == 1500
+    assert len(history) == len(best.result.curve)
+
+
+def test_sdk_shows_sweep_and_verdict_as_html_in_notebooks(finished):
+    _, _, sweep = finished
+    assert f"sweep {sweep.id}" in sweep._repr_html_() and "completed" in sweep._repr_html_()
+    html = sweep.compare()._repr_html_()
+    assert html.startswith("<p>") and "<table>" in html and "zeros" in html and "failed" in html
