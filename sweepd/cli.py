@@ -19,7 +19,7 @@ from rich.table import Table
 
 from sweepd.errors import InvalidSpec, SweepdError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(no_args_is_help=True,
                   help="Seed × initializer sweeps of neural networks, stored and compared.")
 token_app = typer.Typer(no_args_is_help=True, help="Manage API tokens (talks to the database).")
 app.add_typer(token_app, name="token")
@@ -29,6 +29,26 @@ UrlOpt = Annotated[Optional[str], typer.Option("--url", envvar="SWEEPD_URL",
                                                help="Service URL.")]
 TokenOpt = Annotated[Optional[str], typer.Option("--token", envvar="SWEEPD_TOKEN",
                                                  help="API token.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead.")]
+
+
+def _version(show: bool) -> None:
+    if show:
+        from sweepd import __version__
+
+        typer.echo(f"sweepd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")]
+        = False) -> None:
+    """Seed × initializer sweeps of neural networks, stored and compared."""
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
 
 
 def _load_commands(target: typer.Typer) -> None:
@@ -130,7 +150,8 @@ def token_revoke(token_id: int) -> None:
 def submit(spec: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
                                                 help="YAML or JSON spec file.")],
            wait: Annotated[bool, typer.Option(help="Wait with a progress bar.")] = False,
-           idempotency_key: Annotated[Optional[str], typer.Option()] = None,
+           idempotency_key: Annotated[Optional[str], typer.Option(
+               help="Submit at most once under this key (a retry returns the same sweep).")] = None,
            url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Submit a sweep from a spec file."""
     client = _client(url, token)
@@ -142,10 +163,17 @@ def submit(spec: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
 
 
 @app.command("list")
-def list_cmd(limit: int = 50, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def list_cmd(limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+             name: Annotated[Optional[str], typer.Option(help="Only sweeps with this name.")]
+             = None, as_json: JsonOpt = False, url: UrlOpt = None,
+             token: TokenOpt = None) -> None:
     """List your sweeps."""
+    sweeps = _client(url, token).list(limit=limit, name=name)
+    if as_json:
+        _print_json([s.public.model_dump(mode="json") for s in sweeps])
+        return
     table = Table("id", "name", "state", "trials", "done", "created")
-    for s in _client(url, token).list(limit=limit):
+    for s in sweeps:
         done = sum(s.counts.get(k, 0) for k in ("completed", "failed", "cancelled"))
         table.add_row(str(s.id), s.name, s.state, str(s.n_trials), f"{done}/{s.n_trials}",
                       f"{s.public.created_at:%Y-%m-%d %H:%M}")
@@ -153,16 +181,21 @@ def list_cmd(limit: int = 50, url: UrlOpt = None, token: TokenOpt = None) -> Non
 
 
 @app.command()
-def status(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
+def status(sweep_id: int, as_json: JsonOpt = False, url: UrlOpt = None,
+           token: TokenOpt = None) -> None:
     """Show a sweep's state and trial counts."""
     s = _client(url, token).get(sweep_id)
+    if as_json:
+        _print_json(s.public.model_dump(mode="json"))
+        return
     console.print(f"sweep [bold]{s.id}[/] {s.name!r}: [bold]{s.state}[/], "
                   f"{s.public.progress:.0%} done")
     console.print("  " + "  ".join(f"{k}: {v}" for k, v in s.counts.items()))
 
 
 @app.command("wait")
-def wait_cmd(sweep_id: int, timeout: Optional[float] = None,
+def wait_cmd(sweep_id: int, timeout: Annotated[Optional[float], typer.Option(
+        help="Give up after this many seconds (exit code 5).")] = None,
              url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Wait for a sweep to finish, with a progress bar."""
     client = _client(url, token)
@@ -171,13 +204,20 @@ def wait_cmd(sweep_id: int, timeout: Optional[float] = None,
 
 
 @app.command()
-def trials(sweep_id: int, state: Optional[str] = None, initializer: Optional[str] = None,
-           seed: Optional[int] = None, csv: Annotated[bool, typer.Option(
-               help="Print CSV instead of a table.")] = False,
-           url: UrlOpt = None, token: TokenOpt = None) -> None:
+def trials(sweep_id: int,
+           state: Annotated[Optional[str], typer.Option(
+               help="pending, running, completed, failed or cancelled.")] = None,
+           initializer: Annotated[Optional[str], typer.Option(
+               help="An initializer label, e.g. glorot_uniform.")] = None,
+           seed: Annotated[Optional[int], typer.Option(help="One seed.")] = None,
+           csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
+           as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
     """List a sweep's trials with their metrics."""
     rows = _client(url, token).trial_rows(sweep_id, state=state, initializer=initializer,
                                           seed=seed)
+    if as_json:
+        _print_json(rows)
+        return
     if csv:
         import csv as csv_module
 
@@ -220,9 +260,12 @@ def cancel(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
 
 
 @app.command()
-def compare(sweep_id: int, tolerance: float = 0.05,
-            metric: str = "test_accuracy", as_json: Annotated[bool, typer.Option(
-                "--json", help="Print the raw JSON.")] = False,
+def compare(sweep_id: int,
+            tolerance: Annotated[float, typer.Option(
+                help="Largest aligned relative distance within one solution.")] = 0.05,
+            metric: Annotated[str, typer.Option(
+                help="The metric of the paired details.")] = "test_accuracy",
+            as_json: JsonOpt = False,
             details: Annotated[bool, typer.Option(
                 "--details", help="Also the solutions, paired tests and notes.")] = False,
             url: UrlOpt = None, token: TokenOpt = None) -> None:

@@ -143,3 +143,41 @@ def test_example_specs_of_the_readme_are_valid():
     root = Path(__file__).resolve().parents[2] / "examples"
     assert SweepSpec.from_file(root / "moons.yaml").n_trials == 800
     assert SweepSpec.model_validate(json.loads((root / "spec.json").read_text())).n_trials == 24
+
+
+def _commands(group, prefix=""):
+    import click
+
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", command
+
+
+def test_every_option_of_every_command_has_help_text():
+    import typer.main
+
+    root = typer.main.get_command(cli.app)
+    missing = [f"{name} {param.opts[0]}" for name, command in _commands(root)
+               for param in command.params
+               if param.param_type_name == "option" and param.opts[0] != "--help"
+               and not getattr(param, "help", None)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("command", ["list", "status", "trials", "compare"])
+def test_read_commands_offer_json(command):
+    import typer.main
+
+    params = dict(_commands(typer.main.get_command(cli.app)))[command].params
+    assert any("--json" in p.opts for p in params)
+
+
+def test_version_prints_the_package_version():
+    from typer.testing import CliRunner
+
+    from sweepd import __version__
+
+    result = CliRunner().invoke(cli.app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"sweepd {__version__}"
