@@ -99,7 +99,10 @@ def run_batch(trials: list[TrialSpec], device: str | torch.device | None = None,
         trace = Trace(curve=trace.curve.cpu(), tail_sum=trace.tail_sum.cpu())
         tails = tail.lists()
         batch.params = batch.params.cpu()
-    wall = (time.perf_counter() - started) / len(trials)
+    seconds = time.perf_counter() - started
+    wall = seconds / len(trials)  # the batch's time shared out: trials train together
+    # Say so beside the share, so nobody reads it as one trial's own time.
+    environment = {**environment, "batch_trials": len(trials), "batch_seconds": round(seconds, 3)}
     return [_result(batch, k, trace, metrics, diverged[k], wall, environment, tails)
             for k in range(len(trials))]
 

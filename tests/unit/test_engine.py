@@ -356,3 +356,13 @@ def test_optimizer_step_equals_torch_optim(name: str, reference: Any) -> None:
         theirs_param.grad = grad.clone()
         theirs.step()
         assert torch.equal(ours.params, theirs_param.detach())
+
+
+def test_run_batch_records_the_batch_behind_each_trials_time():
+    from sweepd.examples import seed_example
+
+    trials = seed_example(steps=20, seeds=3, all_initializers=False).trials()
+    results = run_batch(trials)
+    env = results[0].environment
+    assert env["batch_trials"] == len(trials) == 6
+    assert results[0].wall_seconds == pytest.approx(env["batch_seconds"] / 6, rel=0.01, abs=1e-3)
