@@ -66,7 +66,9 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
     """
     app = FastAPI(title="sweepd", version=sweepd.__version__, description=DESCRIPTION,
                   lifespan=_lifespan(lifespan_hooks), docs_url="/docs",
-                  openapi_url="/openapi.json", redoc_url=None)
+                  openapi_url="/openapi.json", redoc_url=None,
+                  # Operation ids are the handlers' names (`submit_sweep`), stable for clients.
+                  generate_unique_id_function=lambda route: route.name)
     app.state.settings = settings
     app.state.store = store
     app.state.readiness = readiness

@@ -11,6 +11,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Header, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sweepd.errors import BadRequest, Unauthorized
 from sweepd.records import UserRecord
@@ -69,7 +70,17 @@ def _cross_site(request: Request) -> bool:
     return origin is not None and urlsplit(origin).netloc != request.headers.get("host")
 
 
-def current_user(request: Request, store: StoreDep) -> UserRecord:
+# Declares the bearer scheme in the OpenAPI document (an Authorize button in /docs and a scheme
+# generated clients use); the token itself is read by `request_token`, which also knows the
+# web page's cookie.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="An API token: `Authorization: Bearer swd_…` "
+                                "(`sweepd token show` prints the local one).")
+
+
+def current_user(request: Request, store: StoreDep,
+                 _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+                 ) -> UserRecord:
     """Dependency: the user the request's token belongs to.
 
     Raises:

@@ -42,6 +42,7 @@ from sweepd.spec_initializers import (  # noqa: F401  (re-exported: they are par
     HeUniform,
     Identity,
     Initializer,
+    InitializerInput,
     LecunNormal,
     LecunUniform,
     Ones,
@@ -224,23 +225,13 @@ class SweepSpec(_Strict):
               Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS), Tag("list")]],
         Discriminator(_seeds_kind),
     ]
-    initializers: list[Initializer] = Field(min_length=1, max_length=100)
-    bias_initializer: Initializer | None = None
+    initializers: list[InitializerInput] = Field(min_length=1, max_length=100)
+    bias_initializer: InitializerInput | None = None
     grid: dict[str, Annotated[list[GridValue], Field(min_length=1, max_length=MAX_GRID_VALUES)]] = (
         Field(default_factory=dict, max_length=8)
     )
     store: StoreSpec = Field(default_factory=StoreSpec)
     max_attempts: int = Field(3, ge=1, le=20)
-
-    @field_validator("initializers", mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        return [_name_to_mapping(v) for v in value] if isinstance(value, list) else value
-
-    @field_validator("bias_initializer", mode="before")
-    @classmethod
-    def _bias_shorthand(cls, value: Any) -> Any:
-        return _name_to_mapping(value)
 
     @field_validator("bias_initializer")
     @classmethod

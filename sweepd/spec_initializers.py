@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
 from sweepd.spec_base import _bounded, _Strict
 
@@ -125,6 +125,17 @@ INITIALIZER_NAMES: tuple[str, ...] = (
 def _name_to_mapping(value: Any) -> Any:
     """Accept the shorthand `"glorot_uniform"` for `{"name": "glorot_uniform"}`."""
     return {"name": value} if isinstance(value, str) else value
+
+
+InitializerName = Literal[INITIALIZER_NAMES]  # type: ignore[valid-type]
+# What a spec may write for an initializer: the object, or its name alone for the defaults.
+# The JSON schema says both, so that clients generated from the OpenAPI document accept the
+# string form the README uses.
+InitializerInput = Annotated[
+    Initializer,
+    BeforeValidator(_name_to_mapping,
+                    json_schema_input_type=Union[Initializer, InitializerName]),  # type: ignore[valid-type]
+]
 
 
 def initializer_label(init: BaseModel) -> str:

@@ -240,3 +240,19 @@ def test_submit_sweep_over_size_limit_is_422(make_app, alice, counts):
     assert response.status_code == 422
     assert "over the limit of 4" in response.json()["detail"]
     assert counts()["sweeps"] == 0
+
+
+def test_get_openapi_names_operations_declares_bearer_and_the_string_initializer(anonymous):
+    doc = anonymous.get("/openapi.json").json()
+    ids = [op["operationId"] for path in doc["paths"].values() for op in path.values()
+           if isinstance(op, dict) and "operationId" in op]
+    assert len(ids) == len(set(ids))
+    assert {"submit_sweep", "list_sweeps", "get_sweep", "compare_sweep", "sweep_events"} <= set(ids)
+    assert doc["components"]["securitySchemes"]["bearer"] == {
+        **doc["components"]["securitySchemes"]["bearer"], "type": "http", "scheme": "bearer"}
+    submit = doc["paths"]["/api/v1/sweeps"]["post"]
+    assert {"bearer": []} in submit["security"]
+    items = doc["components"]["schemas"]["SweepSpec"]["properties"]["initializers"]["items"]
+    alternatives = items["anyOf"]
+    names = [a for a in alternatives if a.get("type") == "string"]
+    assert names and "glorot_uniform" in names[0]["enum"]  # the README's string form
