@@ -10,6 +10,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from sweepd.cli import need_server
+
 
 def register(app: typer.Typer) -> None:
     """Add `serve` and `dispatcher` to the `sweepd` command line, first in its help."""
@@ -24,6 +26,7 @@ def serve(host: Annotated[Optional[str], typer.Option(help="Bind address.")] = N
           dispatcher: Annotated[bool, typer.Option(help="Run the dispatcher in this process.")]
           = True) -> None:
     """Run the service (API + dispatcher). Embedded default: SQLite + a local Ray."""
+    need_server("serve")
     from service.server import serve as run
     from sweepd.settings import load_settings
 
@@ -37,6 +40,7 @@ def serve(host: Annotated[Optional[str], typer.Option(help="Bind address.")] = N
 
 def dispatcher_cmd() -> None:
     """Run only the dispatcher (with API replicas started by `serve --no-dispatcher`)."""
+    need_server("dispatcher")
     from service.server import run_dispatcher_only
     from sweepd.settings import load_settings
 

@@ -59,6 +59,20 @@ def _load_commands(target: typer.Typer) -> None:
         entry.load()(target)
 
 
+SERVER_PACKAGES = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "ray", "torch", "scipy")
+
+
+def need_server(command: str) -> None:
+    """Stop with one line, not a traceback, when the server extra is missing."""
+    from importlib.util import find_spec
+
+    missing = [name for name in SERVER_PACKAGES if find_spec(name) is None]
+    if missing:
+        console.print(f"[red]error:[/] `sweepd {command}` runs the service side and needs "
+                      f"{', '.join(missing)}: pip install 'sweepd\\[server]'", soft_wrap=True)
+        raise typer.Exit(EXIT_INVALID)
+
+
 def _client(url: str | None, token: str | None) -> Any:
     from sweepd.client import Client
 
@@ -73,6 +87,7 @@ def migrate(database_url: Annotated[Optional[str], typer.Option(
         help="Database URL (default: SWEEPD_DATABASE_URL or the embedded SQLite file).")] = None
             ) -> None:
     """Upgrade the database schema to the current Alembic head."""
+    need_server("migrate")
     from sweepd.settings import load_settings
     from sweepd.storage.schema import head_revision
     from sweepd.storage.schema import migrate as run
@@ -89,6 +104,7 @@ def token_create(name: str, user: Annotated[str, typer.Option(help="User name.")
                  save: Annotated[bool, typer.Option(help="Save it as the local token.")] = False,
                  ) -> None:
     """Create a token (and the user if missing); it is printed once and stored hashed."""
+    need_server("token create")
     from sweepd import tokenfile
     from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
@@ -119,6 +135,7 @@ def token_show() -> None:
 @token_app.command("list")
 def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") -> None:
     """List a user's tokens (prefixes only; the tokens themselves are never stored)."""
+    need_server("token list")
     from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
 
@@ -136,6 +153,7 @@ def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") 
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke a token by id."""
+    need_server("token revoke")
     from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
 
@@ -287,6 +305,7 @@ def demo(steps: Annotated[int, typer.Option(help="GD steps per trial (10 000 = t
              help="Keep the service running after the summary (Ctrl-C stops it).")] = True,
          ) -> None:
     """The main job: the moons seed study on the embedded service, end to end over REST."""
+    need_server("demo")
     from sweepd.demo import run_demo
     from sweepd.settings import load_settings
 

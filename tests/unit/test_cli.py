@@ -181,3 +181,18 @@ def test_version_prints_the_package_version():
 
     result = CliRunner().invoke(cli.app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"sweepd {__version__}"
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve"], ["token", "list"]])
+def test_server_commands_without_the_server_extra_say_what_to_install(command):
+    code = textwrap.dedent(f"""
+        import importlib.util, sys
+        real = importlib.util.find_spec
+        importlib.util.find_spec = lambda name, *a: None if name == "sqlalchemy" else real(name, *a)
+        sys.argv = ["sweepd", *{command!r}]
+        from sweepd.cli import main
+        main()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == cli.EXIT_INVALID, out.stderr
+    assert "pip install 'sweepd[server]'" in out.stdout and "Traceback" not in out.stderr
