@@ -97,9 +97,10 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float], level: float) -> Diff
 
     The interval runs from the (C+1)-th to the (n·m − C)-th smallest difference, C the lower
     critical value of U (normal approximation with continuity correction; ties only make it
-    conservative).
+    conservative). Beyond `MAX_DIFFERENCES` pairs each side is thinned to an evenly spaced
+    subsample of its sorted values (memory stays bounded; the interval only widens).
     """
-    xa, xb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    xa, xb = _thinned(a), _thinned(b)
     diffs = np.sort((xa[:, None] - xb[None, :]).ravel())
     n, m = xa.size, xb.size
     z = stats.norm.ppf((1 + level) / 2)
@@ -107,6 +108,15 @@ def hodges_lehmann(a: Sequence[float], b: Sequence[float], level: float) -> Diff
     c = min(max(c, 0), (diffs.size - 1) // 2)
     return Difference(float(np.median(diffs)), float(diffs[c]), float(diffs[diffs.size - 1 - c]),
                       level)
+
+
+MAX_DIFFERENCES = 4_000_000  # a_i − b_j pairs held at once by `hodges_lehmann`
+
+
+def _thinned(values: Sequence[float]) -> np.ndarray:
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    limit = int(math.sqrt(MAX_DIFFERENCES))
+    return x if x.size <= limit else x[np.linspace(0, x.size - 1, limit).astype(int)]
 
 
 def welch_difference(a: Sequence[float], b: Sequence[float], level: float) -> Difference:

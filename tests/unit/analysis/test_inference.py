@@ -98,3 +98,10 @@ def test_equivalence_seeds_shrink_with_room_inside_the_rope():
 def test_iqm_is_the_25_percent_trimmed_mean():
     values = [0.1, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 2.0]
     assert inf.iqm(values) == pytest.approx(np.mean(sorted(values)[2:6]))
+
+
+def test_hodges_lehmann_stays_bounded_for_very_many_seeds():
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(0.2, 1, 50_000), rng.normal(0.0, 1, 50_000)  # 2.5e9 pairs if held whole
+    hl = inf.hodges_lehmann(a, b, 0.9)
+    assert hl.low < 0.2 < hl.high and abs(hl.estimate - 0.2) < 0.05
