@@ -121,7 +121,12 @@ def find_groups(distances: np.ndarray, tolerance: float, *, method: str = "avera
     tree = linkage(squareform(d, checks=False), method=method)
     best: tuple[float, np.ndarray, float, float] | None = None
     # Every run its own group is no structure at all, unless there are only two runs.
+    monotone = method in ("single", "complete", "average", "weighted")
     for k in range(2, n + 1 if n == 2 else n):
+        # The merge that would join two of the k groups is at least as far as their closest
+        # members (for these linkages), so at or below the tolerance no gap can reach `gap`.
+        if monotone and tree[n - k, 2] <= tolerance:
+            continue
         labels = fcluster(tree, t=k, criterion="maxclust")
         if np.unique(labels).size != k:
             continue  # ties in the tree: this count is not a cut

@@ -218,8 +218,10 @@ def _group_result(key: tuple[str, str], members: list[TrialRecord],
     done = [t for t in members if t.result is not None]
     layers = {t.id: _layers_of(t, weights, ctx.model) for t in done}
     trials = _diagnose(done, layers, ctx)
+    # The IQM's bootstrap interval is drawn for the ranked metric only: the verdict reports it.
     stats = {m: describe([v for t in done if (v := _value(t, m)) is not None],
-                         seed=ctx.seed, n_boot=ctx.n_boot) for m in METRICS}
+                         seed=ctx.seed, n_boot=ctx.n_boot, iqm_interval=m == ctx.ranked)
+             for m in METRICS}
     accuracy = stats[ctx.ranked].mean
     return Group(
         initializer=key[1], params=dict(members[0].params), n_trials=len(members),

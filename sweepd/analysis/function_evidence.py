@@ -23,8 +23,9 @@ from sweepd.analysis.functional import (
 from sweepd.analysis.models import FunctionEvidence
 
 MAX_PAIRS = 200  # pairs for disagreement, |Δp| and CKA
-MAX_BARRIER_PAIRS = 12  # pairs for the loss barriers
+MAX_BARRIER_PAIRS = 8  # pairs for the loss barriers
 MAX_POINTS = 2_000  # evaluation points (evenly spaced subsample)
+MAX_BARRIER_POINTS = 1_000  # training points for the barriers
 BARRIER_ALPHAS = np.linspace(0.0, 1.0, 11)
 
 
@@ -56,7 +57,8 @@ def function_evidence(nets: Sequence[Layers], x_eval: np.ndarray, x_train: np.nd
     dp = np.array([np.mean(np.abs(probs[i] - probs[j])) for i, j in pairs])
     ckas = [c for i, j in pairs if (c := linear_cka(hidden[i], hidden[j])) is not None]
     barrier_pairs = pairs[:MAX_BARRIER_PAIRS]
-    xt, yt = _subsample(np.asarray(x_train, dtype=np.float64)), _subsample(np.asarray(y_train))
+    xt = _subsample(np.asarray(x_train, dtype=np.float64), MAX_BARRIER_POINTS)
+    yt = _subsample(np.asarray(y_train), MAX_BARRIER_POINTS)
     lines = [barrier(nets[i], nets[j], xt, yt, activation, BARRIER_ALPHAS, loss, seed=seed)
              for i, j in barrier_pairs]
     total = len(nets) * (len(nets) - 1) // 2
@@ -87,7 +89,7 @@ def _pairs(n: int, budget: int, rng: np.random.Generator) -> list[tuple[int, int
     return [(int(rows[k]), int(cols[k])) for k in flat]
 
 
-def _subsample(values: np.ndarray) -> np.ndarray:
-    if len(values) <= MAX_POINTS:
+def _subsample(values: np.ndarray, limit: int = MAX_POINTS) -> np.ndarray:
+    if len(values) <= limit:
         return values
-    return values[np.linspace(0, len(values) - 1, MAX_POINTS).astype(int)]
+    return values[np.linspace(0, len(values) - 1, limit).astype(int)]

@@ -127,7 +127,7 @@ def bootstrap_iqms(values: np.ndarray, n_boot: int, seed: Seed = 0) -> np.ndarra
 
 
 def describe(values: Sequence[float] | np.ndarray, *, seed: Seed = 0, n_boot: int = 2000,
-             level: float = 0.95) -> Summary:
+             level: float = 0.95, iqm_interval: bool = True) -> Summary:
     """n, mean, std (ddof 1), median, IQM, min, max, a t interval of the mean and a
     percentile-bootstrap interval of the IQM.
 
@@ -148,7 +148,8 @@ def describe(values: Sequence[float] | np.ndarray, *, seed: Seed = 0, n_boot: in
     if n == 0:
         return Summary(n=0, level=level)
     mean_ci = t_interval(array, level) or (None, None)
-    iqm_ci = _interval(bootstrap_iqms(array, n_boot, seed), level) if n > 1 else (None, None)
+    iqm_ci = (_interval(bootstrap_iqms(array, n_boot, seed), level) if n > 1 and iqm_interval
+              else (None, None))
     return Summary(
         n=n, mean=float(array.mean()), std=float(array.std(ddof=1)) if n > 1 else None,
         median=float(np.median(array)), iqm=float(trim_mean(array, 0.25)),
