@@ -13,6 +13,7 @@
     inference    P(A > B) with Newcombe's interval, Mann–Whitney, Holm, Hodges–Lehmann,
                  Clopper–Pearson, Noether's seed counts
     verdict      build_verdict → verdict_models.Verdict (is it OK, which initializer, seeds)
+    verdict_arms one initializer's facts for the verdict: failure reason, outliers, movement
     verdict_text the verdict in words
     report       summary_text
 

@@ -25,18 +25,23 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from sweepd.analysis import inference as inf
-from sweepd.analysis.models import Comparison, Group, TrialDiagnostics
+from sweepd.analysis.models import Comparison, Group
 from sweepd.analysis.stats import binomial_se
+from sweepd.analysis.verdict_arms import (
+    CONVERGED_TAIL_CHANGE,
+    Arm,
+    find_outliers,
+    make_arm,
+    pp,
+)
 from sweepd.analysis.verdict_models import (
     TIER_ORDER,
     ChoiceAnswer,
     MoreSeedsAnswer,
-    Outlier,
     PointVerdict,
     Ranked,
     SeedsNeeded,
@@ -46,37 +51,14 @@ from sweepd.analysis.verdict_models import (
 )
 from sweepd.analysis.verdict_text import point_text, solutions_sentence, sweep_text
 
-CONVERGED_TAIL_CHANGE = 1e-4  # relative cost change over the curve's tail: "stopped moving"
+__all__ = ["CONVERGED_TAIL_CHANGE", "build_verdict"]
+
 STILL_LEARNING = 1e-2  # ... above this the runs are still learning: nothing can be told yet
 ROPE_MIN = 0.001  # 0.1 percentage points
-OUTLIER_IQRS = 3.0  # below median − max(3 IQR, 2 ROPE): a black swan
-OUTLIER_ROPES = 2.0
 NOISE_BAND = 2.0  # same function: disagreement within 2 binomial SE (the test set's 95 % band)
-FAILED_SHARE = 0.5  # a structural failure in more than half the runs fails the initializer
 # The frameworks' defaults, the last tie-break: Keras (glorot_uniform), then PyTorch.
 DEFAULTS = ("glorot_uniform", "torch_default")
 DEFAULT_NAMES = {"glorot_uniform": "Keras's default", "torch_default": "PyTorch's default"}
-
-
-@dataclass
-class _Arm:
-    """One initializer at one grid point, with what the ranking needs."""
-
-    group: Group
-    metric: str  # the ranked metric's key in group.stats
-    values: np.ndarray  # ranked metric of its runs with a finite value
-    failure: str | None
-    outliers: list[Outlier]
-    still_moving: bool
-    change: float | None
-
-    @property
-    def label(self) -> str:
-        return self.group.initializer
-
-    @property
-    def iqm(self) -> float | None:
-        return inf.iqm(self.values) if self.values.size else None
 
 
 def build_verdict(comparison: Comparison, *, rope: float | None = None,
@@ -109,12 +91,12 @@ def build_verdict(comparison: Comparison, *, rope: float | None = None,
 
 def _point(groups: list[Group], comparison: Comparison, rope: float | None,
            alpha: float) -> PointVerdict:
-    arms = [_arm(g, comparison.ranked_metric) for g in groups]
+    arms = [make_arm(g, comparison.ranked_metric) for g in groups]
     working = [a for a in arms if a.failure is None and a.values.size]
     best = max(working, key=lambda a: (a.values.size >= 2, a.iqm), default=None)
     width, width_reason = _rope(best, comparison.n_eval, comparison.accuracy_on, rope)
     for arm in working:
-        arm.outliers = _outliers(arm, width)
+        arm.outliers = find_outliers(arm, width)
     ranking = _rank(arms, best, width, alpha)
     choice = _choice(ranking, arms, best, width, width_reason, comparison, alpha)
     needed = _seeds_needed(ranking, arms, best, width, alpha)
@@ -125,96 +107,13 @@ def _point(groups: list[Group], comparison: Comparison, rope: float | None,
                         more_seeds=more, text=point_text(params, solutions, choice, more))
 
 
-# -- the arms ------------------------------------------------------------------------------
-
-
-def _arm(group: Group, metric: str) -> _Arm:
-    runs = [d for d in group.trials if d.value is not None and not d.diverged]
-    changes = [d.tail_change for d in group.trials if d.tail_change is not None]
-    change = float(np.median(changes)) if changes else None
-    return _Arm(group=group, metric=metric, values=np.array([d.value for d in runs], dtype=np.float64),
-                failure=_failure(group), outliers=[],
-                still_moving=change is not None and change > CONVERGED_TAIL_CHANGE,
-                change=change)
-
-
-def _failure(group: Group) -> str | None:
-    """The reason an initializer fails, in words, or None when it works."""
-    done, f = group.trials, group.failures
-    width = _hidden_width(group)
-    if group.n_trials and not done:
-        return "no run finished (every trial failed)"
-    if not done:
-        return None
-    share = FAILED_SHARE * len(done)
-    units = _typical_units(done)
-    if f.symmetry_never_broken > share:
-        if units == 0:
-            return ("no hidden unit gets a gradient: a constant predictor, cost "
-                    f"{_cost(group)}{_ln2(group)}")
-        return f"all hidden units stay identical: {_units(units)} of {width}"
-    if f.dead_units > share:
-        dead = int(np.median([d.dead_units for d in done]))
-        return f"{dead} of {width} hidden units never move: {_units(units)}"
-    if f.diverged > share:
-        return f"{f.diverged} of {len(done)} runs diverged"
-    if f.stuck_at_chance > share:
-        return (f"{f.stuck_at_chance} of {len(done)} runs are stuck at chance accuracy (no "
-                "better than always predicting the majority class)")
-    return None
-
-
-def _hidden_width(group: Group) -> int:
-    """Units of the first hidden layer."""
-    return group.hidden[0] if group.hidden else 0
-
-
-def _typical_units(done: Sequence[TrialDiagnostics]) -> int:
-    counts = [d.effective_units[0] for d in done if d.effective_units]
-    return int(np.median(counts)) if counts else 0
-
-
-def _units(n: int) -> str:
-    return f"{n} effective unit{'s' if n != 1 else ''}"
-
-
-def _ln2(group: Group) -> str:
-    s = group.stats.get("train_cost_tail")
-    return " = ln 2" if s is not None and s.mean is not None and abs(s.mean - math.log(2)) < 5e-3 \
-        else ""
-
-
-def _cost(group: Group) -> str:
-    s = group.stats.get("train_cost_tail")
-    return "–" if s is None or s.mean is None else f"{s.mean:.3f}"
-
-
-def _outliers(arm: _Arm, rope: float) -> list[Outlier]:
-    """Runs far below the median (black swans) and runs that diverged or sit at chance."""
-    out: list[Outlier] = []
-    if arm.values.size >= 3:
-        q1, median, q3 = np.percentile(arm.values, [25, 50, 75])
-        cut = median - max(OUTLIER_IQRS * (q3 - q1), OUTLIER_ROPES * rope)
-        out += [Outlier(trial_id=d.trial_id, seed=d.seed, value=d.value,
-                        why=f"{_pp(median - d.value)} below the median")
-                for d in arm.group.trials
-                if d.value is not None and not d.diverged and d.value < cut]
-    seen = {o.trial_id for o in out}
-    for d in arm.group.trials:
-        if d.trial_id not in seen and (d.diverged or d.stuck_at_chance):
-            out.append(Outlier(trial_id=d.trial_id, seed=d.seed,
-                               value=None if d.diverged else d.value,
-                               why="diverged" if d.diverged else "stuck at chance"))
-    return sorted(out, key=lambda o: o.seed)
-
-
-def _rope(best: _Arm | None, n_eval: int, on: str, rope: float | None) -> tuple[float, str]:
+def _rope(best: Arm | None, n_eval: int, on: str, rope: float | None) -> tuple[float, str]:
     if rope is not None:
-        return rope, f"±{_pp(rope)}, as asked"
+        return rope, f"±{pp(rope)}, as asked"
     mean = float(best.values.mean()) if best is not None else 0.5
     se = binomial_se(min(1.0, max(0.0, mean)), n_eval)
     if se >= ROPE_MIN:
-        return se, (f"±{_pp(se)}: the binomial standard error of {mean:.2%} accuracy on "
+        return se, (f"±{pp(se)}: the binomial standard error of {mean:.2%} accuracy on "
                     f"{n_eval} {on} points")
     return ROPE_MIN, "±0.1 pp (the floor; the test set's binomial SE is smaller)"
 
@@ -222,7 +121,7 @@ def _rope(best: _Arm | None, n_eval: int, on: str, rope: float | None) -> tuple[
 # -- part 2: which initializer -------------------------------------------------------------
 
 
-def _rank(arms: list[_Arm], best: _Arm | None, rope: float, alpha: float) -> list[Ranked]:
+def _rank(arms: list[Arm], best: Arm | None, rope: float, alpha: float) -> list[Ranked]:
     rivals = [a for a in arms if a is not best and a.failure is None and a.values.size]
     testable = [a for a in rivals if best is not None and best.values.size and a.values.size]
     raw_p = [inf.mann_whitney_p(best.values, a.values) for a in testable] if best else []
@@ -232,7 +131,7 @@ def _rank(arms: list[_Arm], best: _Arm | None, rope: float, alpha: float) -> lis
                                        -(r.iqm if r.iqm is not None else -math.inf)))
 
 
-def _row(arm: _Arm, best: _Arm | None, rope: float, alpha: float,
+def _row(arm: Arm, best: Arm | None, rope: float, alpha: float,
          p_holm: float | None) -> Ranked:
     summary = arm.group.stats.get(arm.metric)
     base = dict(initializer=arm.label, n=int(arm.values.size), iqm=arm.iqm,
@@ -268,7 +167,7 @@ def _no_test() -> dict[str, None]:
                 difference=None, difference_low=None, difference_high=None)
 
 
-def _test(best: _Arm, arm: _Arm, rope: float, p_holm: float | None) -> dict[str, float | None]:
+def _test(best: Arm, arm: Arm, rope: float, p_holm: float | None) -> dict[str, float | None]:
     p = inf.probability_of_improvement(best.values, arm.values)
     low, high = inf.newcombe_interval(p, best.values.size, arm.values.size)
     diff = inf.hodges_lehmann(best.values, arm.values, level=1 - 2 * inf.ALPHA)
@@ -281,13 +180,13 @@ def _tier(test: dict[str, float | None], rope: float, alpha: float) -> tuple[str
                           test["p_holm"])
     assert diff is not None and low is not None and high is not None
     if -rope < low and high < rope:
-        return "equivalent", (f"within ±{_pp(rope)} of the best (90 % interval of the "
-                              f"shift {_pp(low, signed=True)} to {_pp(high, signed=True)})")
+        return "equivalent", (f"within ±{pp(rope)} of the best (90 % interval of the "
+                              f"shift {pp(low, signed=True)} to {pp(high, signed=True)})")
     if p is not None and p < alpha and diff > rope:
-        return "worse", (f"{_pp(diff)} below the best (Mann–Whitney, Holm-adjusted "
+        return "worse", (f"{pp(diff)} below the best (Mann–Whitney, Holm-adjusted "
                          f"p = {p:.2g}; P(best > it) = {test['p_best_beats']:.2f})")
-    return "undecided", (f"{_pp(diff, signed=True)} from the best; neither a difference "
-                         f"beyond ±{_pp(rope)} nor equivalence is shown yet")
+    return "undecided", (f"{pp(diff, signed=True)} from the best; neither a difference "
+                         f"beyond ±{pp(rope)} nor equivalence is shown yet")
 
 
 def _units_key(group: Group) -> str | None:
@@ -297,7 +196,7 @@ def _units_key(group: Group) -> str | None:
     return "-".join(map(str, counts[0])) if counts else None
 
 
-def _choice(ranking: list[Ranked], arms: list[_Arm], best: _Arm | None, rope: float,
+def _choice(ranking: list[Ranked], arms: list[Arm], best: Arm | None, rope: float,
             rope_reason: str, comparison: Comparison, alpha: float) -> ChoiceAnswer:
     top = [r for r in ranking if r.tier in ("best", "equivalent")]
     pick = min(top, key=lambda r: _robustness(r, top, rope)) if top else None
@@ -353,7 +252,7 @@ def _tiers_sentence(ranking: list[Ranked], rope: float) -> str:
     parts = []
     if len(top) > 1:
         who = f"all {working} working initializers" if len(top) == working else _names(top)
-        parts.append(f"Practically equivalent (within ±{_pp(rope)} of the best): {who}")
+        parts.append(f"Practically equivalent (within ±{pp(rope)} of the best): {who}")
     elif top:
         parts.append(f"Best: {top[0]}")
     if by_tier["undecided"]:
@@ -377,7 +276,7 @@ def _failures_sentence(ranking: list[Ranked]) -> str:
     return " Failed: " + "; ".join(parts) + "."
 
 
-def _warnings(ranking: list[Ranked], arms: list[_Arm], best: _Arm | None) -> list[str]:
+def _warnings(ranking: list[Ranked], arms: list[Arm], best: Arm | None) -> list[str]:
     """Under-training first: a worse initializer whose runs still move may only be slow."""
     by_label = {a.label: a for a in arms}
     moving = [a for a in arms if a.failure is None and a.still_moving]
@@ -403,7 +302,7 @@ def _warnings(ranking: list[Ranked], arms: list[_Arm], best: _Arm | None) -> lis
     return out
 
 
-def _suggest_steps(arm: _Arm, change: float | None = None) -> str:
+def _suggest_steps(arm: Arm, change: float | None = None) -> str:
     """Five to ten times the steps: how far a cost change per tail falls is not predictable
     (a plateau can end suddenly), so the suggestion errs long."""
     steps = arm.group.steps or 0
@@ -423,7 +322,7 @@ def _nice(value: float) -> int:
 # -- part 3: how many more seeds -----------------------------------------------------------
 
 
-def _seeds_needed(ranking: list[Ranked], arms: list[_Arm], best: _Arm | None, rope: float,
+def _seeds_needed(ranking: list[Ranked], arms: list[Arm], best: Arm | None, rope: float,
                   alpha: float) -> list[SeedsNeeded]:
     if best is None:
         return []
@@ -478,7 +377,7 @@ def _more_sentence(needed: list[SeedsNeeded], choice: ChoiceAnswer) -> str:
 # -- part 1: is it OK that the weights differ ----------------------------------------------
 
 
-def _solutions(working: list[_Arm], comparison: Comparison) -> SolutionsAnswer:
+def _solutions(working: list[Arm], comparison: Comparison) -> SolutionsAnswer:
     evidence = [_weight_evidence(a) for a in working if a.group.solutions is not None]
     if not evidence:
         return SolutionsAnswer(kind="nothing_to_compare", evidence=[],
@@ -488,7 +387,7 @@ def _solutions(working: list[_Arm], comparison: Comparison) -> SolutionsAnswer:
                            sentence=solutions_sentence(kind, working, evidence))
 
 
-def _weight_evidence(arm: _Arm) -> WeightEvidence:
+def _weight_evidence(arm: Arm) -> WeightEvidence:
     s, g = arm.group.solutions, arm.group
     assert s is not None
     removes = (1 - s.mean_aligned_relative / s.mean_raw_relative
@@ -511,7 +410,7 @@ def _weight_evidence(arm: _Arm) -> WeightEvidence:
     )
 
 
-def _kind(working: list[_Arm], evidence: list[WeightEvidence]) -> str:
+def _kind(working: list[Arm], evidence: list[WeightEvidence]) -> str:
     outliers = [o for a in working for o in a.outliers]
     moving = sum(a.still_moving for a in working) > len(working) / 2
     learning = sum((a.change or 0) > STILL_LEARNING for a in working) > len(working) / 2
@@ -528,10 +427,6 @@ def _kind(working: list[_Arm], evidence: list[WeightEvidence]) -> str:
         return "equally_good_solutions"
     return "cannot_tell_yet" if moving else "equally_good_solutions"
 
-
-def _pp(value: float, *, signed: bool = False) -> str:
-    """A difference of accuracies in percentage points."""
-    return f"{value * 100:+.2f} pp" if signed else f"{abs(value) * 100:.2f} pp"
 
 
 def _names(labels: Sequence[str], limit: int = 6, *, conjunction: bool = False) -> str:

@@ -17,7 +17,7 @@ from sweepd.analysis.verdict_models import (
 
 
 class _Arm(Protocol):
-    """What the words need of an initializer's runs (`sweepd.analysis.verdict._Arm`)."""
+    """What the words need of an initializer's runs (`sweepd.analysis.verdict_arms.Arm`)."""
 
     label: str
     values: Any  # numpy array of the ranked metric
