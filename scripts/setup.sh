@@ -8,4 +8,5 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==${SWEEPD_TORCH_VERSION:-2.13.0}"
-.venv/bin/python -m pip install -q -e ".[server,test${1:+,$1}]"
+# constraints.txt pins every other dependency to the versions the suite last passed with.
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[server,test${1:+,$1}]"
