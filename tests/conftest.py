@@ -14,8 +14,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -154,6 +156,21 @@ class LiveServer:
         from sweepd.client import Client
 
         return Client(url=self.url, token=self.token)
+
+
+@contextmanager
+def finished_sweep(data: Path, ray_address: str, spec: Any, *,
+                   timeout: float = 900) -> Iterator[tuple[LiveServer, Any, Any]]:
+    """A live server with one sweep submitted and waited for: (server, client, sweep)."""
+    env = {**os.environ, "SWEEPD_DATA_DIR": str(data), "SWEEPD_RAY_ADDRESS": ray_address}
+    server = LiveServer(data_dir=data, env=env, port=free_port()).start()
+    try:
+        client = server.client()
+        sweep = client.submit(spec).wait(progress=False, timeout=timeout)
+        assert sweep.state == "completed", sweep.counts
+        yield server, client, sweep
+    finally:
+        server.stop()
 
 
 @pytest.fixture

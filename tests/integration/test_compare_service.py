@@ -19,26 +19,19 @@ SEEDS = 6
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, ray_address):
     """One live service with one finished sweep, shared by the tests of this module."""
-    from tests.conftest import LiveServer, free_port
+    from tests.conftest import finished_sweep
 
-    data = tmp_path_factory.mktemp("compare")
-    env = {**os.environ, "SWEEPD_DATA_DIR": str(data), "SWEEPD_RAY_ADDRESS": ray_address}
-    server = LiveServer(data_dir=data, env=env, port=free_port()).start()
-    try:
-        client = server.client()
-        sweep = client.submit({
-            "name": "compare",
-            "dataset": {"name": "moons", "n_samples": 400, "noise": 0.2, "seed": 0},
-            "model": {"hidden": [4], "activation": "tanh"},
-            "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": 1500},
-            "seeds": {"count": SEEDS},
-            "initializers": [{"name": "random_normal", "stddev": 0.01}, "glorot_uniform",
-                             "zeros"],
-        }).wait(progress=False, timeout=300)
-        assert sweep.state == "completed"
-        yield server, client, sweep
-    finally:
-        server.stop()
+    spec = {
+        "name": "compare",
+        "dataset": {"name": "moons", "n_samples": 400, "noise": 0.2, "seed": 0},
+        "model": {"hidden": [4], "activation": "tanh"},
+        "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": 1500},
+        "seeds": {"count": SEEDS},
+        "initializers": [{"name": "random_normal", "stddev": 0.01}, "glorot_uniform", "zeros"],
+    }
+    with finished_sweep(tmp_path_factory.mktemp("compare"), ray_address, spec,
+                        timeout=300) as found:
+        yield found
 
 
 def test_compare_sweep_reports_groups_failures_and_solutions(finished):

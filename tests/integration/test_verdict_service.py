@@ -20,19 +20,12 @@ DEGENERATE = {"zeros", "ones", "constant", "identity"}
 
 @pytest.fixture(scope="module")
 def seed_study(tmp_path_factory, ray_address):
-    from tests.conftest import LiveServer, free_port
+    from tests.conftest import finished_sweep
 
-    data = tmp_path_factory.mktemp("verdict")
-    env = {**os.environ, "SWEEPD_DATA_DIR": str(data), "SWEEPD_RAY_ADDRESS": ray_address}
-    server = LiveServer(data_dir=data, env=env, port=free_port()).start()
-    try:
-        client = server.client()
-        sweep = client.submit(seed_example(steps=10_000, seeds=8)).wait(progress=False,
-                                                                         timeout=900)
-        assert sweep.state == "completed" and sweep.counts["completed"] == 128
+    with finished_sweep(tmp_path_factory.mktemp("verdict"), ray_address,
+                        seed_example(steps=10_000, seeds=8)) as (server, client, sweep):
+        assert sweep.counts["completed"] == 128
         yield server, client, sweep
-    finally:
-        server.stop()
 
 
 def test_verdict_on_the_seed_example_answers_the_question(seed_study):
