@@ -28,7 +28,7 @@ COPY workers ./workers
 COPY migrations ./migrations
 COPY service ./service
 RUN pip install ".[server]" "torch==${TORCH_VERSION}" \
-    && python -c "import sweepd, api, workers, migrations, service, ray, torch"
+    && python -c "import sweepd, sweepd_api, sweepd_workers, sweepd_migrations, sweepd_service, ray, torch"
 
 # Never run as root. Ray keeps its sessions under /tmp/ray; the API keeps its token file (and,
 # without PostgreSQL, its SQLite file) in SWEEPD_DATA_DIR, a volume in docker-compose.yml.

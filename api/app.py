@@ -1,6 +1,6 @@
 """The FastAPI application: routers, middleware, error mapping and lifespan, wired together.
 
-`create_app` is called by the composition root (`service.server`) with everything the app needs
+`create_app` is called by the composition root (`sweepd_service.server`) with everything the app needs
 passed in: the settings, the store, and callables for what lives outside the transport (the
 dispatcher's start/stop, its readiness, the replayer). The app imports no executor code.
 
@@ -23,15 +23,15 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import sweepd
-from api import web
-from api.errors import install_error_handlers
-from api.metrics import DispatcherStats, ServiceMetrics
-from api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from api.openapi import build_openapi
-from api.routers import compare, events, health, metrics, sweeps, trials
 from sweepd.comparisons import ComparisonCache
 from sweepd.settings import Settings
 from sweepd.storage.store import Store
+from sweepd_api import web
+from sweepd_api.errors import install_error_handlers
+from sweepd_api.metrics import DispatcherStats, ServiceMetrics
+from sweepd_api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sweepd_api.openapi import build_openapi
+from sweepd_api.routers import compare, events, health, metrics, sweeps, trials
 
 log = logging.getLogger("api.app")
 

@@ -18,10 +18,10 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import SettingsDep
-from api.errors import UnsupportedMediaType, summarize
 from sweepd.errors import InvalidSpec
 from sweepd.spec import SweepSpec
+from sweepd_api.deps import SettingsDep
+from sweepd_api.errors import UnsupportedMediaType, summarize
 
 MAX_KEY_IN_MESSAGE = 80
 

@@ -23,7 +23,6 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.logs import current_request_id
 from sweepd.errors import (
     BadRequest,
     Conflict,
@@ -35,6 +34,7 @@ from sweepd.errors import (
     Unavailable,
 )
 from sweepd.schemas import Problem
+from sweepd_api.logs import current_request_id
 
 log = logging.getLogger("api.errors")
 

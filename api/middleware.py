@@ -15,8 +15,8 @@ from collections.abc import Callable
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge, internal_error, problem
-from api.logs import bind_request_id, reset_request_id
+from sweepd_api.errors import PayloadTooLarge, internal_error, problem
+from sweepd_api.logs import bind_request_id, reset_request_id
 
 access_log = logging.getLogger("api.access")
 error_log = logging.getLogger("api.errors")

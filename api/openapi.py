@@ -1,6 +1,6 @@
 """The OpenAPI document, completed where FastAPI cannot see what the routes do.
 
-Two things FastAPI would get wrong on its own: the sweep body is read by `api.body` (strict
+Two things FastAPI would get wrong on its own: the sweep body is read by `sweepd_api.body` (strict
 JSON), so its schema is added here as `SweepSpec`; and every error is
 `application/problem+json` with the `Problem` schema, including the 422s FastAPI documents as
 `HTTPValidationError`. Schema-driven clients and fuzzers (schemathesis) rely on both.
@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.errors import PROBLEM_JSON
 from sweepd.schemas import Problem, WeightsJson
 from sweepd.spec import SweepSpec
+from sweepd_api.errors import PROBLEM_JSON
 
 REF = "#/components/schemas/{model}"
 SPEC_BODY: dict[str, Any] = {"requestBody": {

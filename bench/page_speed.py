@@ -37,7 +37,6 @@ import httpx
 import numpy as np
 from scipy.special import expit
 
-from api import create_app
 from sweepd import weights
 from sweepd.analysis.functional import evaluate
 from sweepd.datasets import load
@@ -46,6 +45,7 @@ from sweepd.results import TrialResult
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
 from sweepd.storage.schema import migrate, open_store
+from sweepd_api import create_app
 
 HIDDEN, SEEDS = 4, 300
 INITIALIZERS = ["glorot_uniform", "glorot_normal", "he_normal", "lecun_normal",

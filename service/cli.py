@@ -27,8 +27,8 @@ def serve(host: Annotated[Optional[str], typer.Option(help="Bind address.")] = N
           = True) -> None:
     """Run the service (API + dispatcher). Embedded default: SQLite + a local Ray."""
     need_server("serve")
-    from service.server import serve as run
     from sweepd.settings import load_settings
+    from sweepd_service.server import serve as run
 
     overrides: dict[str, Any] = {"run_dispatcher": dispatcher}
     if host:
@@ -41,7 +41,7 @@ def serve(host: Annotated[Optional[str], typer.Option(help="Bind address.")] = N
 def dispatcher_cmd() -> None:
     """Run only the dispatcher (with API replicas started by `serve --no-dispatcher`)."""
     need_server("dispatcher")
-    from service.server import run_dispatcher_only
     from sweepd.settings import load_settings
+    from sweepd_service.server import run_dispatcher_only
 
     run_dispatcher_only(load_settings())

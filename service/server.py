@@ -20,9 +20,9 @@ from sweepd.storage.store import Store
 
 def build_app(settings: Settings, store: Store) -> tuple[Any, Any]:
     """Build the FastAPI app and (unless disabled) the dispatcher that runs beside it."""
-    from api import create_app
-    from workers.dispatcher import Dispatcher
-    from workers.replay import Replayer
+    from sweepd_api import create_app
+    from sweepd_workers.dispatcher import Dispatcher
+    from sweepd_workers.replay import Replayer
 
     dispatcher = Dispatcher(store, settings) if settings.run_dispatcher else None
     hooks = [(dispatcher.start, dispatcher.stop)] if dispatcher else []
@@ -41,7 +41,7 @@ def serve(settings: Settings) -> None:
     """Run the service until SIGINT/SIGTERM."""
     import uvicorn
 
-    from api.logs import configure_logging
+    from sweepd_api.logs import configure_logging
 
     store = open_service_store(settings)
     token = bootstrap_admin(store, settings)
@@ -57,7 +57,7 @@ def serve(settings: Settings) -> None:
 
 def run_dispatcher_only(settings: Settings) -> None:
     """Run only the dispatcher (for deployments with separate API replicas)."""
-    from workers.dispatcher import Dispatcher
+    from sweepd_workers.dispatcher import Dispatcher
 
     store = open_service_store(settings)
     dispatcher = Dispatcher(store, settings)

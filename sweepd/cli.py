@@ -1,6 +1,6 @@
 """The `sweepd` command line: run the service, submit and follow sweeps, fetch results.
 
-Server commands (`serve` and `dispatcher`, added by `service.cli` through the
+Server commands (`serve` and `dispatcher`, added by `sweepd_service.cli` through the
 `sweepd.commands` entry point; `migrate`, `token`, `demo`) need the `server` extra; the others
 only talk HTTP to a running service through `sweepd.Client`.
 """
@@ -53,7 +53,7 @@ def _print_json(value: Any) -> None:
 
 def _load_commands(target: typer.Typer) -> None:
     """Commands that other packages add through the `sweepd.commands` entry-point group: the
-    composition root (`service.cli`) adds `serve` and `dispatcher` this way, so this module
+    composition root (`sweepd_service.cli`) adds `serve` and `dispatcher` this way, so this module
     never imports the layers above the domain."""
     for entry in entry_points(group="sweepd.commands"):
         entry.load()(target)

@@ -10,7 +10,7 @@
      ├── SchemaOutOfDate    database not at the Alembic head              → 503
      └── Unavailable        database or executor unreachable              → 503
 
-The domain raises these; `api.errors` maps them to HTTP status codes (as drawn above) and
+The domain raises these; `sweepd_api.errors` maps them to HTTP status codes (as drawn above) and
 problem-details bodies in one place. The domain's errors carry no status code and nothing in
 `sweepd/` raises an HTTP exception.
 """

@@ -1,7 +1,7 @@
 """The public request and response models of the REST API, shared by the service and the SDK.
 
 These are the transport's contract, not the tables: the API converts the store's records into
-them explicitly (`api.convert`), and the SDK validates what it receives with the same classes.
+them explicitly (`sweepd_api.convert`), and the SDK validates what it receives with the same classes.
 They are strict (`extra="forbid"`, explicit bounds) and import only pydantic, the standard
 library and sweepd's light contract modules, so `import sweepd` stays free of server
 dependencies.

@@ -32,8 +32,8 @@ from sweepd.errors import Unavailable
 from sweepd.ports import DispatchStore
 from sweepd.records import ClaimedBatch, ResultItem
 from sweepd.settings import Settings
-from workers import cluster, faults
-from workers.tasks import Tracker, train_batch
+from sweepd_workers import cluster, faults
+from sweepd_workers.tasks import Tracker, train_batch
 
 log = logging.getLogger("sweepd.dispatcher")
 

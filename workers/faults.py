@@ -1,7 +1,7 @@
 """Deterministic fault injection for the reliability tests; inert unless a fault dir is set.
 
 Marker files in `settings.fault_dir` arm one fault each (the worker-side markers are handled in
-`workers.tasks`). Here: `die-on-result-commit` kills the dispatcher's process at the moment
+`sweepd_workers.tasks`). Here: `die-on-result-commit` kills the dispatcher's process at the moment
 the database is about to commit a batch of results, and is renamed to `fired-…` first, so a
 test can assert that the fault really fired and that the transaction left nothing half-written.
 """

@@ -13,8 +13,8 @@ from sweepd.errors import Conflict
 from sweepd.ports import ResultReader
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
-from workers import cluster
-from workers.tasks import Tracker, train_batch
+from sweepd_workers import cluster
+from sweepd_workers.tasks import Tracker, train_batch
 
 
 class Replayer:

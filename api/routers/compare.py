@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.deps import CurrentUser, StoreDep, SweepId
-from api.openapi import problems
 from sweepd import comparisons
 from sweepd.analysis.models import Comparison, Metric, PairComparison
+from sweepd_api.deps import CurrentUser, StoreDep, SweepId
+from sweepd_api.openapi import problems
 
 router = APIRouter(prefix="/sweeps/{sweep_id}/compare", tags=["compare"],
                    responses=problems(401, 404, 422))

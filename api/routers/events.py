@@ -25,13 +25,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.convert import sweep_progress, trial_public
-from api.deps import CurrentUser, StoreDep, SweepId
-from api.openapi import problems
 from sweepd.errors import NotFound
 from sweepd.records import SweepRecord, TrialRecord
 from sweepd.states import FINAL_SWEEP_STATES
 from sweepd.storage.store import Store
+from sweepd_api.convert import sweep_progress, trial_public
+from sweepd_api.deps import CurrentUser, StoreDep, SweepId
+from sweepd_api.openapi import problems
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 

@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import StoreDep
 from sweepd.schemas import Readiness
 from sweepd.storage.store import Store
+from sweepd_api.deps import StoreDep
 
 log = logging.getLogger("api.health")
 

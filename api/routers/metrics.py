@@ -7,8 +7,8 @@ import ipaddress
 from fastapi import APIRouter, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from api.deps import SettingsDep
-from api.openapi import problems
+from sweepd_api.deps import SettingsDep
+from sweepd_api.openapi import problems
 
 router = APIRouter(tags=["health"])
 

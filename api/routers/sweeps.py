@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.body import SpecBody
-from api.convert import sweep_public, sweeps_public
-from api.deps import (
+from sweepd import submission
+from sweepd.schemas import SweepPublic, SweepsPublic
+from sweepd_api.body import SpecBody
+from sweepd_api.convert import sweep_public, sweeps_public
+from sweepd_api.deps import (
     DEFAULT_LIMIT,
     CurrentUser,
     IdempotencyKey,
@@ -18,9 +20,7 @@ from api.deps import (
     StoreDep,
     SweepId,
 )
-from api.openapi import SPEC_BODY, problems
-from sweepd import submission
-from sweepd.schemas import SweepPublic, SweepsPublic
+from sweepd_api.openapi import SPEC_BODY, problems
 
 SweepName = Annotated[str | None, Query(min_length=1, max_length=200,
                                         description="Only the sweeps with this name.")]

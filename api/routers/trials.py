@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.convert import trial_public, trials_public, weights_json
-from api.deps import DEFAULT_LIMIT, CurrentUser, Limit, Offset, StoreDep, SweepId, TrialId
-from api.openapi import problems
 from sweepd import comparisons
 from sweepd.schemas import TrialPublic, TrialsPublic
 from sweepd.spec import SEED_LIMIT
 from sweepd.states import TrialState
+from sweepd_api.convert import trial_public, trials_public, weights_json
+from sweepd_api.deps import DEFAULT_LIMIT, CurrentUser, Limit, Offset, StoreDep, SweepId, TrialId
+from sweepd_api.openapi import problems
 
 router = APIRouter(prefix="/sweeps/{sweep_id}/trials", tags=["trials"],
                    responses=problems(401, 404, 422))

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.web import assets, auth, data, live, pages
-from api.web.views import FigureCache
+from sweepd_api.web import assets, auth, data, live, pages
+from sweepd_api.web.views import FigureCache
 
 __all__ = ["install"]
 

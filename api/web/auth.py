@@ -6,7 +6,7 @@
     POST /signout        clears the cookie
     GET  /web-api/session  whether the cookie signs someone in (200 either way)
 
-The cookie holds the API token itself, so the JSON API (`api.deps.current_user`) accepts the
+The cookie holds the API token itself, so the JSON API (`sweepd_api.deps.current_user`) accepts the
 page's requests as they are. Pages without a valid cookie answer 303 to the sign-in form; data
 endpoints answer 401. Every state-changing request of the page (sign-in included, against login
 CSRF) must come from this origin: SameSite=Strict keeps the cookie off cross-site requests, and
@@ -22,13 +22,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from api.deps import MAX_TOKEN_CHARS, TOKEN_COOKIE, SettingsDep, StoreDep, request_token
-from api.web.templating import render
 from sweepd import tokenfile
 from sweepd.errors import BadRequest, Unauthorized
 from sweepd.records import UserRecord
 from sweepd.settings import Settings
 from sweepd.storage.store import Store
+from sweepd_api.deps import MAX_TOKEN_CHARS, TOKEN_COOKIE, SettingsDep, StoreDep, request_token
+from sweepd_api.web.templating import render
 
 SIGNIN = "/signin"
 COOKIE_MAX_AGE = 7 * 24 * 3600

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from api.web.figures import rounded
 from sweepd.analysis.functional import predict
 from sweepd.datasets import Dataset
 from sweepd.errors import BadRequest
+from sweepd_api.web.figures import rounded
 
 RESOLUTION = 72  # grid cells per axis (drawn smoothed)
 MARGIN = 0.1  # share of the data's range added on each side

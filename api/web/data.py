@@ -19,11 +19,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.convert import sweep_public
-from api.deps import CurrentUser, StoreDep, SweepId, TrialId
-from api.web import views
-from api.web.auth import check_same_origin
 from sweepd.errors import Unavailable
+from sweepd_api.convert import sweep_public
+from sweepd_api.deps import CurrentUser, StoreDep, SweepId, TrialId
+from sweepd_api.web import views
+from sweepd_api.web.auth import check_same_origin
 
 router = APIRouter(prefix="/web-api/sweeps", include_in_schema=False)
 

@@ -23,10 +23,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentUser, StoreDep
 from sweepd.errors import NotFound
 from sweepd.records import SweepRecord
 from sweepd.storage.store import Store
+from sweepd_api.deps import CurrentUser, StoreDep
 
 router = APIRouter(prefix="/web-api/sweeps", include_in_schema=False)
 

@@ -1,7 +1,7 @@
 """The HTML pages: the sweeps list, a sweep, a trial. Signed-in users only (else 303 to /signin).
 
 Pages carry what the server knows at once (records, the spec in words, weight tables); the
-figures that take longer to compute arrive through `api.web.data` and are drawn by the page's
+figures that take longer to compute arrive through `sweepd_api.web.data` and are drawn by the page's
 scripts, so the page shows up at once and fills in.
 """
 
@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import StoreDep, SweepId, TrialId
-from api.web import views
-from api.web.auth import PageUser
-from api.web.templating import render
 from sweepd.errors import NotFound
+from sweepd_api.deps import StoreDep, SweepId, TrialId
+from sweepd_api.web import views
+from sweepd_api.web.auth import PageUser
+from sweepd_api.web.templating import render
 
 PAGE_SIZE = 25
 

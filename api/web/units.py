@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from api.web.figures import group_label, rounded
 from sweepd import weights
 from sweepd.analysis.symmetry import canonical_form
 from sweepd.records import TrialRecord
+from sweepd_api.web.figures import group_label, rounded
 
 MAX_POINTS = 2_000  # per panel, drawn as separate points; beyond it units are binned
 BINS = 90  # cells per axis when binning: about one marker wide on a page-wide panel

@@ -1,4 +1,4 @@
-"""What the web page shows, read from the store for one owner: the use cases of `api.web.data`.
+"""What the web page shows, read from the store for one owner: the use cases of `sweepd_api.web.data`.
 
 Every function takes the owner's id and reads through the owner-scoped store calls, so another
 user's sweep or trial is a NotFound (404), as in the JSON API. Figures of a finished sweep never
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.web import boundary, figures, spec_view, units
 from sweepd import comparisons, weights
 from sweepd.analysis.symmetry import canonical_form
 from sweepd.datasets import Dataset, load
@@ -19,6 +18,7 @@ from sweepd.lru import SweepCache
 from sweepd.records import TrialRecord
 from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.storage.store import Store
+from sweepd_api.web import boundary, figures, spec_view, units
 
 MAX_BOUNDARY_TRIALS = 6
 # The page sorts and pages the trial table itself; past this many rows that stops being quick
@@ -55,7 +55,7 @@ def trials_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) 
 
 
 def units_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -> bytes:
-    """Hidden units of every completed trial, raw and canonical (see `api.web.units`)."""
+    """Hidden units of every completed trial, raw and canonical (see `sweepd_api.web.units`)."""
     sweep = store.get_sweep(owner_id, sweep_id)
     activation = SweepSpec.model_validate(sweep.spec).model.activation
 

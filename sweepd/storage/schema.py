@@ -41,7 +41,7 @@ def alembic_config() -> Config:
     config = Config()
     # A package resource, not an import: the migrations import the ORM models, so an import
     # here would tie the two packages both ways.
-    config.set_main_option("script_location", "migrations:")
+    config.set_main_option("script_location", "sweepd_migrations:")
     return config
 
 

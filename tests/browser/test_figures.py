@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from api.web import boundary, figures, units
 from sweepd import weights
 from sweepd.analysis.models import (
     Comparison,
@@ -25,6 +24,7 @@ from sweepd.datasets import load
 from sweepd.errors import BadRequest
 from sweepd.records import ResultRecord, TrialRecord
 from sweepd.spec import DatasetSpec
+from sweepd_api.web import boundary, figures, units
 
 WIDTH = 4
 
@@ -189,8 +189,8 @@ def test_pages_of_a_grid_sweep_on_iris_render(tmp_path):
     """Four inputs, three classes, two grid points: no boundary, units projected, labelled."""
     from fastapi.testclient import TestClient
 
-    from api import create_app
     from sweepd.settings import Settings
+    from sweepd_api import create_app
 
     store, sweep, token = iris_grid_site(tmp_path)
     client = TestClient(create_app(Settings(data_dir=tmp_path), store),

@@ -18,8 +18,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from api.web.boundary import MAX_POINTS as MAX_BOUNDARY_POINTS
-from api.web.figures import group_label, point_label
+from sweepd_api.web.boundary import MAX_POINTS as MAX_BOUNDARY_POINTS
+from sweepd_api.web.figures import group_label, point_label
 from tests.browser.conftest import (
     FINISHED,
     GRID,

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import create_app
 from sweepd import tokenfile
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
 from sweepd.storage.schema import open_store
 from sweepd.storage.store import Store
+from sweepd_api import create_app
 from tests.integration.api.api_support import finish_trials, small_spec
 
 ORIGIN = {"Origin": "http://testserver"}

@@ -41,7 +41,7 @@ def fault_dir(tmp_path):
 
 @pytest.fixture
 def dispatcher_factory(store, ray_connected, fault_dir):
-    from workers.dispatcher import Dispatcher
+    from sweepd_workers.dispatcher import Dispatcher
 
     made: list[Dispatcher] = []
 

@@ -17,9 +17,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api import create_app
 from sweepd.settings import load_settings
 from sweepd.storage.schema import open_store
+from sweepd_api import create_app
 
 EXAMPLES_PER_OPERATION = 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

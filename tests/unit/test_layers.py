@@ -1,5 +1,5 @@
-"""The layer contracts bite (issue 12): the whole domain package is checked, so an `import api`
-added to any `sweepd` module breaks `lint-imports`."""
+"""The layer contracts bite (issue 12): the whole domain package is checked, so an
+`import sweepd_api` added to any `sweepd` module breaks `lint-imports`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("sweepd", "api", "workers", "migrations", "service")
+# installed import name -> repository folder (see [tool.setuptools.package-dir])
+PACKAGES = {"sweepd": "sweepd", "sweepd_api": "api", "sweepd_workers": "workers",
+            "sweepd_migrations": "migrations", "sweepd_service": "service"}
 
 
 def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
@@ -21,8 +23,8 @@ def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _copy(tmp_path: Path) -> Path:
-    for name in PACKAGES:
-        shutil.copytree(ROOT / name, tmp_path / name,
+    for name, folder in PACKAGES.items():
+        shutil.copytree(ROOT / folder, tmp_path / name,
                         ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
@@ -33,8 +35,8 @@ def test_lint_imports_fails_when_a_domain_module_imports_the_api(tmp_path):
     clean = _lint(tree)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     victim = tree / "sweepd" / "weights.py"  # any module, not one on an allowlist
-    victim.write_text(victim.read_text() + "\nimport api  # noqa: E402,F401\n")
+    victim.write_text(victim.read_text() + "\nimport sweepd_api  # noqa: E402,F401\n")
     broken = _lint(tree)
     assert broken.returncode != 0
-    assert "sweepd is not allowed to import api" in broken.stdout
-    assert "sweepd.weights -> api" in broken.stdout
+    assert "sweepd is not allowed to import sweepd_api" in broken.stdout
+    assert "sweepd.weights -> sweepd_api" in broken.stdout

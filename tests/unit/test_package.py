@@ -82,3 +82,34 @@ def test_progress_bar_counts_steps_of_running_trials():
     assert bar.n == 64_000  # no trial finished, half of every trial's steps done
     events = list(_parse_sse(iter(["id: 7", "event: trial", 'data: {"id": 3}', ""]), None))
     assert events == [("trial", {"id": 3, "_id": "7"})]
+
+
+def test_wheel_installs_only_sweepd_prefixed_packages(tmp_path):
+    """Issue 13: the repository's api/, workers/, migrations/ and service/ folders install as
+    sweepd_api, sweepd_workers, sweepd_migrations and sweepd_service, so no installed name can
+    collide with another distribution's `api` or `workers`; the package data travels with them."""
+    import tomllib
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path), str(root)], capture_output=True, text=True,
+                           timeout=300)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("sweepd-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"sweepd", "sweepd_api", "sweepd_workers", "sweepd_migrations", "sweepd_service"}
+    assert "sweepd_migrations/versions/0001_initial.py" in names
+    assert any(n.startswith("sweepd_api/web/templates/") for n in names)
+    assert any(n.startswith("sweepd_api/web/static/") for n in names)
+
+    # every package folder of the repository is listed, so a new one cannot be left out
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"api": "sweepd_api", "workers": "sweepd_workers", "migrations": "sweepd_migrations",
+               "service": "sweepd_service", "sweepd": "sweepd"}
+    found = {".".join([folders[p.parent.relative_to(root).parts[0]],
+                       *p.parent.relative_to(root).parts[1:]])
+             for folder in folders for p in (root / folder).rglob("__init__.py")}
+    assert found == listed

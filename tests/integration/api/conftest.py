@@ -25,11 +25,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import create_app
 from sweepd.settings import Settings
 from sweepd.storage.database import create_engine
 from sweepd.storage.schema import migrate, open_store
 from sweepd.storage.store import Store
+from sweepd_api import create_app
 from tests.integration.api.api_support import User, open_client, table_counts, table_names
 
 PG_ADMIN_URL = os.environ.get("SWEEPD_TEST_POSTGRES_URL",

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from api.routers import events
+from sweepd_api.routers import events
 from tests.integration.api.api_support import finish_trials, parse_sse, small_spec
 
 SWEEPS = "/api/v1/sweeps"

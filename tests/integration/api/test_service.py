@@ -9,7 +9,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from api.logs import JsonFormatter, RequestIdFilter
+from sweepd_api.logs import JsonFormatter, RequestIdFilter
 from tests.integration.api.api_support import finish_trials, open_client, small_spec
 
 SWEEPS = "/api/v1/sweeps"
