@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from sweepd.examples import REQUEST_EXAMPLES
 from sweepd.schemas import Problem, WeightsJson
 from sweepd.spec import SweepSpec
 from sweepd_api.errors import PROBLEM_JSON
@@ -21,7 +22,8 @@ from sweepd_api.errors import PROBLEM_JSON
 REF = "#/components/schemas/{model}"
 SPEC_BODY: dict[str, Any] = {"requestBody": {
     "required": True,
-    "content": {"application/json": {"schema": {"$ref": REF.format(model="SweepSpec")}}},
+    "content": {"application/json": {"schema": {"$ref": REF.format(model="SweepSpec")},
+                                     "examples": REQUEST_EXAMPLES}},
 }}
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 

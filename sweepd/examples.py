@@ -35,3 +35,27 @@ def seed_example(*, steps: int = 10_000, seeds: int = 8, all_initializers: bool 
         "initializers": inits,
         "store": {"initial_weights": True, "curve_every": max(1, steps // 100)},
     })
+
+
+# Request bodies shown in the OpenAPI document (and /docs): the README's quick sweep,
+# verbatim as examples/spec.json, and the same study with a learning-rate grid.
+QUICK_REQUEST: dict[str, object] = {
+    "name": "moons-quick",
+    "dataset": {"name": "moons", "n_samples": 1000, "noise": 0.2, "test_fraction": 0.2, "seed": 0},
+    "model": {"hidden": [4], "activation": "tanh", "output": "sigmoid"},
+    "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": 2000, "loss": "bce"},
+    "seeds": {"start": 0, "count": 8},
+    "initializers": ["glorot_uniform", {"name": "random_normal", "stddev": 0.01}, "zeros"],
+}
+GRID_REQUEST: dict[str, object] = {
+    **QUICK_REQUEST,
+    "name": "moons-learning-rates",
+    "seeds": [0, 1, 2, 3],
+    "grid": {"training.learning_rate": [0.1, 1.2]},
+}
+REQUEST_EXAMPLES: dict[str, dict[str, object]] = {
+    "quick": {"summary": "24 trials: 8 seeds × 3 initializers, 2 000 steps (examples/spec.json)",
+              "value": QUICK_REQUEST},
+    "grid": {"summary": "24 trials: 4 seeds × 3 initializers × 2 learning rates",
+             "value": GRID_REQUEST},
+}

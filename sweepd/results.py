@@ -18,16 +18,24 @@ class TailMetrics(BaseModel):
     cost and of the accuracy on the evaluation set (test, else train).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     steps: int = Field(ge=1)
+    """Last steps averaged over (an even number, so both phases of a 2-cycle weigh alike)."""
     train_cost: float | None
+    """Mean training cost over those steps; null when not finite."""
     train_accuracy: float | None
+    """Mean training accuracy over those steps, 0–1."""
     test_cost: float | None = None
+    """Mean test cost over those steps; null without a test set."""
     test_accuracy: float | None = None
+    """Mean test accuracy over those steps, 0–1; null without a test set."""
     oscillating: bool = False
+    """The training cost alternates between two values at the end (a period-2 cycle)."""
     cost_gap: float | None = None
+    """|mean over even steps − mean over odd steps| of the training cost."""
     accuracy_gap: float | None = None
+    """The same gap for the accuracy on the evaluation set (test, else train)."""
 
 
 class ResultFields(BaseModel):
@@ -42,23 +50,41 @@ class ResultFields(BaseModel):
     (at the edge of stability the final value oscillates, so comparisons use these).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     status: Literal["ok", "diverged"]
+    """`ok`, or `diverged` when the cost became infinite or NaN."""
     train_cost: float | None
+    """Training cost after the last step; null when not finite."""
     train_accuracy: float | None
+    """Training accuracy after the last step, 0–1."""
     test_cost: float | None
+    """Test cost after the last step; null without a test set or when not finite."""
     test_accuracy: float | None
+    """Test accuracy after the last step, 0–1; null without a test set."""
     train_cost_tail: float | None
+    """Mean training cost over the last 5 % of the recorded curve."""
     steps: int = Field(ge=0)
+    """Optimizer steps run (fewer than asked when the run diverged)."""
     diverged_step: int | None = None
+    """The step at which the cost stopped being finite; null when it did not diverge."""
     wall_seconds: float = Field(ge=0)
+    """The trial's share of its batch's wall time: batch seconds ÷ trials in the batch (see
+    environment.batch_seconds)."""
     curve_every: int = Field(ge=1)
+    """Steps between two recorded points of `curve`."""
     curve: list[float | None]
+    """Training cost before step i × curve_every; the last entry is the cost after the final step;
+    null where not finite."""
     final_sha256: str
+    """SHA-256 of the final weights' safetensors file."""
     initial_sha256: str | None = None
+    """SHA-256 of the initial weights' file, when they were stored (store.initial_weights)."""
     environment: dict[str, Any] = Field(default_factory=dict)
-    tail: TailMetrics | None = None  # None for diverged trials and results stored before it
+    """Where and how it ran: versions of Python and PyTorch, device, threads, batch_trials,
+    batch_seconds."""
+    tail: TailMetrics | None = None
+    """The final metrics averaged over the last steps; null for diverged trials."""
 
 
 class TrialResult(ResultFields):

@@ -42,65 +42,103 @@ _TENSOR_NAME = re.compile(r"^layers\.\d+\.(kernel|bias)$")
 
 
 class _Public(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SweepPublic(_Public):
     """A sweep as the API shows it."""
 
     id: int
+    """The sweep's id, unique in this service."""
     name: str
+    """The name given in the spec (not unique: `GET /api/v1/sweeps?name=` lists every sweep of that
+    name)."""
     state: SweepState
+    """pending (nothing started), running, completed, failed (some trials failed for good) or
+    cancelled."""
     n_trials: NonNegative
-    counts: dict[str, NonNegative]  # trials per state; every state is present
+    """Trials in the grid: seeds × initializers × grid points."""
+    counts: dict[str, NonNegative]
+    """Trials per state; every trial state is present, zeros included."""
     progress: Share
+    """Share of the sweep's training steps done, 0–1, counting running trials' steps."""
     spec: dict[str, Any]
+    """The spec as stored, after validation and defaults (the initializer shorthand expanded)."""
     created_at: datetime
+    """When the sweep was submitted (UTC)."""
     updated_at: datetime
+    """When the sweep's state or counts last changed (UTC)."""
     finished_at: datetime | None = None
+    """When the sweep reached a final state (UTC); null before."""
     idempotency_key: str | None = None
+    """The `Idempotency-Key` header it was submitted with, if any: resubmitting with the same key
+    returns this sweep."""
 
 
 class _Page(_Public):
     total: NonNegative
+    """Items matching the filters, over all pages."""
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+    """Page size asked for (at most 1000)."""
     offset: NonNegative
+    """Items skipped before this page."""
 
 
 class SweepsPublic(_Page):
     """One page of the caller's sweeps, newest first, with the total count."""
 
     items: list[SweepPublic]
+    """This page's sweeps, newest first."""
 
 
 class ResultPublic(ResultFields):
     """What a completed trial produced. Costs and accuracies are null when not finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     created_at: datetime
+    """When the result was stored (UTC)."""
 
 
 class TrialPublic(_Public):
     """One grid cell of a sweep: what it trains, where it ran, and its result."""
 
     id: int
+    """The trial's id, unique in this service."""
     sweep_id: int
+    """The sweep the trial belongs to."""
     cell_key: str
+    """Stable key of the grid cell (seed, initializer, grid values): the same in every sweep with
+    the same cell."""
     seed: NonNegative
+    """The seed that draws the initial weights (and the batch order)."""
     initializer: dict[str, Any]
+    """The kernel initializer, as an object with its parameters, e.g. {"name": "glorot_uniform"}."""
     initializer_label: str
+    """The initializer in words, with non-default parameters, e.g. `random_normal(stddev=0.01)`."""
     params: dict[str, Any]
+    """This trial's grid values, by dotted spec path, e.g. {"training.learning_rate": 0.1}; empty
+    without a grid."""
     state: TrialState
+    """pending, leased (claimed by the dispatcher), running, completed, failed or cancelled."""
     attempt: NonNegative
+    """Attempts started so far (a trial is retried after a worker failure)."""
     max_attempts: Annotated[int, Field(ge=1)]
+    """Attempts allowed before the trial fails for good."""
     progress: Share
+    """Share of the trial's steps done, 0–1."""
     node: str | None = None
+    """The Ray node that ran the last attempt."""
     device: str | None = None
+    """The device it trained on, e.g. `cpu` or `cuda:0`."""
     started_at: datetime | None = None
+    """When the last attempt started (UTC)."""
     finished_at: datetime | None = None
+    """When the trial reached a final state (UTC)."""
     error: str | None = None
+    """Why the trial failed, when it did."""
     result: ResultPublic | None = None
+    """What the trial produced; null until it completes."""
 
     def history(self) -> Any:
         """The training-cost curve as a pandas DataFrame with columns `step`, `train_cost`
@@ -124,6 +162,7 @@ class TrialsPublic(_Page):
     """One page of a sweep's trials, in id order, with the total matching the filters."""
 
     items: list[TrialPublic]
+    """This page's trials, in id order."""
 
 
 class WeightsJson(BaseModel):
@@ -133,10 +172,11 @@ class WeightsJson(BaseModel):
     `layers.{i}.bias`. The digest is that of the safetensors file the lists were read from.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, use_attribute_docstrings=True)
 
     __pydantic_extra__: dict[str, WeightValues] = Field(init=False)  # type: ignore[assignment]
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    """Hex SHA-256 of the safetensors file the tensors were read from."""
 
     @model_validator(mode="after")
     def _tensor_names(self) -> WeightsJson:
@@ -154,37 +194,55 @@ class SweepProgress(_Public):
     """The data of a `progress` event on a sweep's event stream."""
 
     sweep_id: int
+    """The sweep the event is about."""
     state: SweepState
+    """The sweep's state."""
     n_trials: NonNegative
+    """Trials in the grid."""
     counts: dict[str, NonNegative]
+    """Trials per state; every state is present."""
     progress: Share
+    """Share of the sweep's training steps done, 0–1."""
 
 
 class ProblemItem(_Public):
     """One validation error: where (`loc`, e.g. `["body", "training", "learning_rate"]`) and what."""
 
     loc: list[str | int]
+    """Where the error is: path of keys and list indices into the request, e.g. ["body",
+    "training", "steps"]."""
     msg: str
+    """What is wrong, in words."""
     type: str
+    """A machine-readable error kind, e.g. `missing` or `greater_than_equal`."""
 
 
 class Problem(_Public):
     """An RFC 9457 problem-details body, the shape of every error response."""
 
     type: str = "about:blank"
+    """A URI naming the problem kind; `about:blank` when the status says it all."""
     title: str
+    """The status in words, e.g. `Unprocessable Content`."""
     status: Annotated[int, Field(ge=400, le=599)]
+    """The HTTP status code."""
     detail: str = ""
+    """What went wrong in this request, in a sentence a person can act on."""
     instance: str | None = None
+    """The request path."""
     request_id: str | None = None
+    """The request's `X-Request-ID`, to find it in the service's logs."""
     errors: list[ProblemItem] = Field(default_factory=list)
+    """Every invalid field, for validation errors (422)."""
 
 
 class Readiness(_Public):
     """The answer of /readyz: ready only when the database and every component answer."""
 
     status: Literal["ready", "unavailable"]
+    """`ready` when the database and every component answer, else `unavailable` (with status 503)."""
     checks: dict[str, Any]
+    """Per component (database, dispatcher, ray): its state and details."""
 
 
 __all__ = [

@@ -22,7 +22,7 @@ TAIL_METRICS = {"test_accuracy_tail": "test_accuracy", "train_accuracy_tail": "t
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class Summary(_Model):
@@ -33,133 +33,226 @@ class Summary(_Model):
     """
 
     n: int
+    """Values summarised (one per seed with a finite value)."""
     mean: float | None = None
+    """Mean over seeds."""
     std: float | None = None
+    """Sample standard deviation over seeds (n − 1)."""
     median: float | None = None
+    """Median over seeds."""
     iqm: float | None = None
+    """Interquartile mean: the mean of the middle 50 % of values."""
     min: float | None = None
+    """Smallest value."""
     max: float | None = None
+    """Largest value."""
     ci_low: float | None = None
+    """Lower bound of the mean's confidence interval (Student t)."""
     ci_high: float | None = None
+    """Upper bound of the mean's confidence interval (Student t)."""
     iqm_ci_low: float | None = None
+    """Lower bound of the IQM's percentile-bootstrap interval over seeds."""
     iqm_ci_high: float | None = None
+    """Upper bound of the IQM's percentile-bootstrap interval over seeds."""
     level: float = 0.95
+    """Confidence level of both intervals."""
 
 
 class PairedStats(_Model):
     """A vs B over shared seeds: difference of means (A − B) and P(A beats B), ties ½."""
 
     n_pairs: int
+    """Seeds that both initializers finished."""
     mean_a: float | None = None
+    """Mean of A over the shared seeds."""
     mean_b: float | None = None
+    """Mean of B over the shared seeds."""
     difference: float | None = None
+    """Mean of the paired differences A − B."""
     difference_ci_low: float | None = None
+    """Lower bound of the difference's interval (Student t on the paired differences)."""
     difference_ci_high: float | None = None
+    """Upper bound of the difference's interval."""
     p_a_beats_b: float | None = None
+    """Share of seeds where A is better than B, ties counted ½."""
     p_ci_low: float | None = None
+    """Lower bound of that share's Wilson interval."""
     p_ci_high: float | None = None
+    """Upper bound of that share's Wilson interval."""
     larger_is_better: bool = True
+    """Whether a larger value of the metric is better (accuracies) or worse (costs)."""
     level: float = 0.95
+    """Confidence level of the intervals."""
     min_pairs: int
+    """Paired seeds a sign test needs to detect the observed P(A beats B) (Noether's formula)."""
     note: str | None = None
+    """Why a figure is missing, when one is."""
 
 
 class TrialDiagnostics(_Model):
     """What went wrong (or right) in one finished trial. See `sweepd.analysis.diagnostics`."""
 
     trial_id: int
+    """The trial."""
     seed: int
+    """Its seed."""
     diverged: bool
+    """The cost became infinite or NaN."""
     symmetry_never_broken: bool
+    """Hidden units of a layer stayed identical (e.g. a constant initializer): the net has fewer
+    effective units."""
     dead_units: int
+    """Hidden units whose activation is constant on the training set."""
     stuck_at_chance: bool
-    effective_units: list[int] | None  # per hidden layer; None when the weights are not finite
-    tail_change: float | None  # relative change of the training cost over the curve's tail
-    value: float | None = None  # the ranked metric (tail-averaged accuracy)
-    oscillating: bool | None = None  # a period-2 cycle at the end (None: not recorded)
-    accuracy_gap: float | None = None  # accuracy difference between the cycle's two phases
+    """Accuracy no better than predicting the majority class."""
+    effective_units: list[int] | None
+    """Distinct, live hidden units per hidden layer; null when the weights are not finite."""
+    tail_change: float | None
+    """Relative change of the training cost over the curve's tail (small: converged)."""
+    value: float | None = None
+    """The ranked metric (the tail-averaged accuracy)."""
+    oscillating: bool | None = None
+    """A period-2 cycle at the end; null when not recorded."""
+    accuracy_gap: float | None = None
+    """Accuracy difference between the cycle's two phases."""
 
 
 class Failures(_Model):
     """Counts of trials per failure kind (one trial may count in several; `any` counts each
     trial once, so it never exceeds the group's trials)."""
 
-    any: int = 0  # trials with at least one of the kinds below
-    failed: int = 0  # ended without a result (state "failed")
+    any: int = 0
+    """Trials with at least one of the kinds below, each counted once."""
+    failed: int = 0
+    """Trials that ended without a result (state failed)."""
     diverged: int = 0
+    """Trials whose cost became infinite or NaN."""
     symmetry_never_broken: int = 0
-    dead_units: int = 0  # trials with at least one dead hidden unit
+    """Trials whose hidden units stayed identical."""
+    dead_units: int = 0
+    """Trials with at least one dead hidden unit."""
     stuck_at_chance: int = 0
+    """Trials no better than the majority class."""
 
 
 class SolutionCluster(_Model):
     size: int
+    """Trials in the cluster."""
     trial_ids: list[int]
-    representative_trial_id: int  # the medoid
+    """The trials in it."""
+    representative_trial_id: int
+    """The medoid: the trial closest to all others in the cluster."""
     mean_accuracy: float | None
+    """Mean accuracy of its trials."""
 
 
 class Solutions(_Model):
     """Distinct solutions modulo symmetry among a group's finite-weight trials."""
 
-    n_trials: int  # trials clustered
-    n_left_out: int  # finite trials beyond the pair budget (max_pairs)
-    tolerance: float  # on the aligned relative distance, complete linkage
+    n_trials: int
+    """Trials clustered."""
+    n_left_out: int
+    """Finite trials beyond the pair budget, not clustered."""
+    tolerance: float
+    """Aligned relative distance below which two runs join a cluster (complete linkage)."""
     n_solutions: int
+    """Clusters at that tolerance (a display grouping; see `distinct`)."""
     clusters: list[SolutionCluster]
+    """The clusters, largest first."""
     mean_raw_distance: float | None
+    """Mean L2 distance between the runs' weights, as trained."""
     mean_aligned_distance: float | None
+    """The same after aligning hidden units by permutation and sign."""
     mean_raw_relative: float | None
+    """Mean raw distance relative to the weights' norm."""
     mean_aligned_relative: float | None
-    exact: bool  # aligned distances exact (one hidden layer) or weight matching (deeper)
+    """Mean aligned distance relative to the weights' norm."""
+    exact: bool
+    """Alignment is exact (one hidden layer) rather than weight matching layer by layer (deeper
+    nets)."""
     median_tail_change: float | None
-    effective_units: dict[str, int]  # "units per hidden layer" → number of trials
+    """Median relative change of the training cost over the tail: how much the runs still move."""
+    effective_units: dict[str, int]
+    """Units per hidden layer (as text) → number of trials with that count."""
     # Distinct solutions told from a clear gap in the aligned distances, among converged runs
     # only (the clusters above are a display grouping at `tolerance`).
     n_converged: int = 0
-    distinct: int | None = None  # None: not converged, or no clear groups
+    """Runs whose cost stopped moving: only these count distinct solutions."""
+    distinct: int | None = None
+    """Distinct solutions told from a clear gap in the aligned distances; null when not converged
+    or without a clear gap."""
     clear_groups: bool = False
+    """The converged runs split into groups with a clear gap between them."""
     largest_within: float | None = None
+    """Largest aligned relative distance inside a group."""
     smallest_between: float | None = None
+    """Smallest aligned relative distance between groups."""
     function: FunctionEvidence | None = None
+    """Whether the runs compute the same function (disagreement, barriers, CKA)."""
 
 
 class FunctionEvidence(_Model):
     """Do the runs compute the same function? Over all pairs, or `n_pairs` sampled ones."""
 
     n_pairs: int
+    """Pairs of runs compared."""
     sampled: bool
-    disagreement: float | None  # mean share of evaluation points predicted differently
+    """The pairs are a random sample of all pairs (the budget caps the work)."""
+    disagreement: float | None
+    """Mean share of evaluation points that two runs predict differently."""
     max_disagreement: float | None
-    mean_abs_dp: float | None  # mean |p_A(x) − p_B(x)| of the predicted probability
+    """Largest disagreement over the pairs."""
+    mean_abs_dp: float | None
+    """Mean |p_A(x) − p_B(x)| of the predicted probability."""
     n_barrier_pairs: int
-    barrier_raw: float | None  # mean loss barrier on the training set, raw
-    barrier_aligned: float | None  # ... after aligning
-    cka: float | None  # mean linear CKA, first hidden layer
+    """Pairs whose loss barrier was computed."""
+    barrier_raw: float | None
+    """Mean loss barrier on the straight line between two runs, as trained."""
+    barrier_aligned: float | None
+    """The same after aligning the second run to the first."""
+    cka: float | None
+    """Mean linear CKA of the first hidden layer's activations (1: same representation)."""
 
 
 class Group(_Model):
     """One initializer at one grid point."""
 
     initializer: str
+    """The initializer, in words."""
     params: dict[str, Any]
-    n_trials: int  # all the group's trials given, finished or not
-    n_finished: int  # trials with a result
-    steps: int | None = None  # training steps of its runs (the longest)
-    hidden: list[int] = []  # hidden widths of the architecture
-    stats: dict[str, Summary]  # per metric; costs compared on train_cost_tail
-    accuracy_noise_floor: float | None  # binomial SE at the mean accuracy
+    """The grid point, by dotted spec path; empty without a grid."""
+    n_trials: int
+    """The group's trials, finished or not."""
+    n_finished: int
+    """Trials with a result."""
+    steps: int | None = None
+    """Training steps of its runs (the longest)."""
+    hidden: list[int] = []
+    """Hidden widths of the architecture."""
+    stats: dict[str, Summary]
+    """Summary over seeds, per metric."""
+    accuracy_noise_floor: float | None
+    """Binomial standard error √(p(1−p)/n) at the mean accuracy: differences below it are noise of
+    the evaluation set."""
     failures: Failures
+    """Trials per failure kind."""
     solutions: Solutions | None
+    """Distinct solutions modulo symmetry; null with fewer than two finite runs."""
     trials: list[TrialDiagnostics]
+    """Diagnostics of each finished trial."""
 
 
 class PairwiseComparison(_Model):
     params: dict[str, Any]
+    """The grid point."""
     initializer_a: str
+    """The first initializer."""
     initializer_b: str
+    """The second initializer."""
     metric: Metric
+    """The metric compared."""
     stats: PairedStats
+    """Paired statistics over shared seeds."""
 
 
 class Comparison(_Model):
@@ -167,20 +260,35 @@ class Comparison(_Model):
     solutions, and paired tests."""
 
     verdict: Verdict | None = None
+    """The answer in words: is it OK, which initializer, how many more seeds."""
     metric: Metric
+    """The metric the paired details compare."""
     tolerance: float
+    """Clustering tolerance on the aligned relative distance."""
     activation: str
+    """The hidden activation of the sweep's model."""
     n_total: int
-    n_finished: int  # trials in a final state
+    """Trials in the sweep."""
+    n_finished: int
+    """Trials in a final state."""
     n_with_result: int
-    partial: bool  # True while some trials have not finished: figures cover those that have
+    """Trials with a result."""
+    partial: bool
+    """Some trials have not finished: the figures cover those that have."""
     accuracy_on: Literal["test", "train"]
-    n_eval: int  # points behind the accuracy (noise floor √(p(1−p)/n_eval))
-    min_pairs: int  # paired seeds the sign test needs (Noether), for the paired details
-    ranked_metric: str = "test_accuracy_tail"  # what the verdict ranks on
+    """The set accuracies are measured on: test when the data set has one, else train."""
+    n_eval: int
+    """Points behind the accuracy (the noise floor is √(p(1−p)/n_eval))."""
+    min_pairs: int
+    """Paired seeds the sign test needs (Noether), for the paired details."""
+    ranked_metric: str = "test_accuracy_tail"
+    """What the verdict ranks on."""
     groups: list[Group]
+    """Per initializer and grid point: statistics, failures and solutions."""
     pairs: list[PairwiseComparison]
+    """Paired comparisons of initializers at each grid point."""
     notes: list[str]
+    """Caveats about the figures, in words."""
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         """Flat rows ("groups", "failures", "solutions", "clusters", "pairs", "trials")."""
@@ -199,28 +307,49 @@ class Curve(_Model):
     """Loss and error along θ(α) = α·θ_a + (1−α)·θ_b on the training set."""
 
     alphas: list[float]
+    """Points along the line θ(α) = α·θ_a + (1−α)·θ_b."""
     loss: list[float]
+    """Training loss at each α."""
     error: list[float]
+    """Training error rate at each α."""
     barrier: float
+    """Largest loss along the line above the straight interpolation of its ends."""
     error_barrier: float
+    """The same for the error rate."""
 
 
 class PairComparison(_Model):
     """Two trials compared by weights and by function."""
 
     trial_a: int
+    """The first trial."""
     trial_b: int
+    """The second trial."""
     activation: str
+    """The hidden activation (it decides which symmetries apply)."""
     raw_distance: float
+    """L2 distance between the weights as trained."""
     raw_relative_distance: float
+    """Raw distance relative to the weights' norm."""
     aligned_distance: float
+    """L2 distance after aligning b's hidden units to a's by permutation and sign."""
     aligned_relative_distance: float
+    """Aligned distance relative to the weights' norm."""
     exact: bool
-    permutations: list[list[int]]  # per hidden layer: b's unit placed at each position
+    """The alignment is exact (one hidden layer) rather than weight matching (deeper nets)."""
+    permutations: list[list[int]]
+    """Per hidden layer: b's unit placed at each position of a."""
     signs: list[list[int]]
+    """Per hidden layer: the sign applied to each of b's units (odd activations only; else all 1)."""
     disagreement: float
+    """Share of evaluation points the two nets predict differently."""
     disagreement_on: Literal["test", "train"]
+    """The set the disagreement is measured on."""
     n_points: int
+    """Points behind the disagreement."""
     barrier_raw: Curve
+    """Loss and error along the straight line between the nets, as trained."""
     barrier_aligned: Curve
-    cka: list[float | None]  # per hidden layer; None when an activation is constant
+    """The same after alignment."""
+    cka: list[float | None]
+    """Linear CKA per hidden layer; null when an activation is constant."""
