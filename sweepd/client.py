@@ -188,11 +188,12 @@ class Client:
     # -- trials ---------------------------------------------------------------------------
 
     def trials(self, sweep_id: int, *, state: str | None = None, initializer: str | None = None,
-               seed: int | None = None, page_size: int = 200) -> list[TrialPublic]:
-        """Every trial of a sweep (all pages), as typed objects."""
+               seed: int | None = None, page_size: int = 200) -> TrialList:
+        """Every trial of a sweep (all pages), as typed objects (a list that Jupyter shows as
+        a table)."""
         params = {k: v for k, v in {"state": state, "initializer": initializer,
                                     "seed": seed}.items() if v is not None}
-        out: list[TrialPublic] = []
+        out = TrialList()
         while True:
             data = self._request("GET", f"/sweeps/{sweep_id}/trials",
                                  params={**params, "limit": page_size, "offset": len(out)})
@@ -249,6 +250,10 @@ class Client:
         return ComparisonView(self._request("GET", f"/sweeps/{sweep_id}/compare",
                                             params=options, timeout=300.0))
 
+    def figure_data(self, sweep_id: int, name: str) -> dict[str, Any]:
+        """The JSON behind one of the status page's plots: "trials", "comparison" or "units"."""
+        return self._request("GET", f"/sweeps/{sweep_id}/figures/{name}", timeout=300.0)
+
     def compare_pair(self, sweep_id: int, a: int, b: int) -> dict[str, Any]:
         """Aligned distance, disagreement, barriers and CKA between two trials."""
         return self._request("GET", f"/sweeps/{sweep_id}/compare/pair",
@@ -298,7 +303,7 @@ class Sweep:
         self.public = self.client.cancel(self.id).public
         return self
 
-    def trials(self, **filters: Any) -> list[TrialPublic]:
+    def trials(self, **filters: Any) -> TrialList:
         return self.client.trials(self.id, **filters)
 
     def trials_frame(self, **filters: Any) -> Any:
@@ -336,6 +341,29 @@ class Sweep:
     def compare_pair(self, a: int, b: int) -> dict[str, Any]:
         return self.client.compare_pair(self.id, a, b)
 
+    def plot(self, kind: str = "accuracy", *, metric: str = "test_accuracy") -> Any:
+        """A plotly figure of the sweep, drawn from the data the status page draws.
+
+        Args:
+            kind: "accuracy" (each seed's `metric` per initializer, best first), "curves"
+                (mean training cost with the band of the middle 80 % of seeds) or "units"
+                (every hidden unit, raw beside canonical).
+            metric: for "accuracy": test_accuracy, train_accuracy, train_cost_tail or test_cost.
+
+        Raises:
+            ImportError: plotly is not installed (`pip install 'sweepd[plot]'`).
+            ValueError: an unknown kind.
+        """
+        from sweepd import plots
+
+        if kind not in plots.KINDS:
+            raise ValueError(f"kind must be one of {', '.join(plots.KINDS)} (got {kind!r})")
+        plots._plotly()  # fail before the download when plotly is missing
+        if kind == "units":
+            return plots.units(self.client.figure_data(self.id, "units"))
+        trials = self.client.figure_data(self.id, "trials")
+        return plots.accuracy(trials, metric) if kind == "accuracy" else plots.curves(trials)
+
     def __repr__(self) -> str:
         return f"<Sweep {self.id} {self.name!r} {self.state} {self.counts}>"
 
@@ -350,6 +378,37 @@ class Sweep:
 
 
 Trial = TrialPublic
+TABLE_ROWS = 20  # rows of a trial list shown in Jupyter; the rest are counted
+
+
+class TrialList(list):  # type: ignore[type-arg]
+    """The trials of a sweep: a plain list of `TrialPublic`, shown in Jupyter as a table."""
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        def cell(value: Any) -> str:
+            if isinstance(value, float):
+                return f"{value:.4f}"
+            return escape("" if value is None else str(value))
+
+        head = ("id", "seed", "initializer", "grid", "state", "test acc", "train cost (tail)")
+        rows = []
+        for t in self[:TABLE_ROWS]:
+            r = t.result
+            grid = ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()))
+            rows.append((t.id, t.seed, t.initializer_label, grid, t.state,
+                         r.test_accuracy if r else None, r.train_cost_tail if r else None))
+        states: dict[str, int] = {}
+        for t in self:
+            states[t.state] = states.get(t.state, 0) + 1
+        summary = ", ".join(f"{n} {state}" for state, n in states.items())
+        more = (f"<tr><td colspan=7>… and {len(self) - TABLE_ROWS} more "
+                "(trials_frame() for all)</td></tr>") if len(self) > TABLE_ROWS else ""
+        return (f"<div><b>{len(self)} trials</b>: {escape(summary)}<table>"
+                "<tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                          for row in rows) + more + "</table></div>")
 
 
 def _spec_json(spec: SweepSpec | dict[str, Any] | str | Path) -> dict[str, Any]:

@@ -113,3 +113,16 @@ def test_wheel_installs_only_sweepd_prefixed_packages(tmp_path):
                        *p.parent.relative_to(root).parts[1:]])
              for folder in folders for p in (root / folder).rglob("__init__.py")}
     assert found == listed
+
+
+def test_plots_without_plotly_name_the_extra():
+    code = BLOCKER.replace('"uvicorn"}', '"uvicorn", "plotly"}') + textwrap.dedent("""
+        from sweepd import plots
+        try:
+            plots.accuracy({"rows": []})
+        except ImportError as exc:
+            print(exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'sweepd[plot]'" in out.stdout
