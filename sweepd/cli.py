@@ -8,6 +8,7 @@ only talk HTTP to a running service through `sweepd.Client`.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -23,7 +24,9 @@ app = typer.Typer(no_args_is_help=True,
                   help="Seed × initializer sweeps of neural networks, stored and compared.")
 token_app = typer.Typer(no_args_is_help=True, help="Manage API tokens (talks to the database).")
 app.add_typer(token_app, name="token")
-console = Console()
+# On a terminal rich uses its width; piped or redirected, 80 columns would cut the tables' columns
+# to "…", so files and pipes get 120 (COLUMNS still wins, as rich reads it first).
+console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
 
 UrlOpt = Annotated[Optional[str], typer.Option("--url", envvar="SWEEPD_URL",
                                                help="Service URL.")]
@@ -116,6 +119,10 @@ def token_create(name: str, user: Annotated[str, typer.Option(help="User name.")
     _, raw = store.create_token(record.id, name)
     if save:
         tokenfile.save(settings.url, raw, settings.resolved_token_file)
+    # The token alone on stdout (for TOKEN=$(...)); what it is on stderr, for the person.
+    typer.echo(f"Token {name!r} for user {user!r}: shown once, stored hashed — keep it now"
+               + (f" (also saved to {settings.resolved_token_file})" if save else "") + ".",
+               err=True)
     typer.echo(raw)
 
 
@@ -274,7 +281,11 @@ def weights(sweep_id: int, trial_id: int,
 def cancel(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Cancel a sweep: pending and running trials stop."""
     s = _client(url, token).cancel(sweep_id)
-    console.print(f"sweep {s.id}: {s.state}")
+    if s.state == "cancelled":
+        console.print(f"sweep {s.id} cancelled: {s.counts.get('completed', 0)} of {s.n_trials} "
+                      "trials had finished and keep their results")
+    else:
+        console.print(f"sweep {s.id} had already ended ({s.state}): nothing to cancel")
 
 
 @app.command()

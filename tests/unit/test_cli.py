@@ -196,3 +196,37 @@ def test_server_commands_without_the_server_extra_say_what_to_install(command):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == cli.EXIT_INVALID, out.stderr
     assert "pip install 'sweepd[server]'" in out.stdout and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("state, said", [
+    ("cancelled", "sweep 4 cancelled: 2 of 6 trials had finished and keep their results"),
+    ("completed", "sweep 4 had already ended (completed): nothing to cancel"),
+])
+def test_cancel_says_what_happened(monkeypatch, state, said):
+    from typer.testing import CliRunner
+
+    ended = SimpleNamespace(id=4, state=state, n_trials=6, counts={"completed": 2})
+    monkeypatch.setattr(cli, "_client", lambda url, token: SimpleNamespace(
+        cancel=lambda sweep_id: ended))
+    result = CliRunner().invoke(cli.app, ["cancel", "4"])
+    assert result.exit_code == 0 and said in " ".join(result.output.split())
+
+
+def test_tables_piped_to_a_file_are_not_cut_to_80_columns(tmp_path):
+    """Redirected output is 120 columns wide, so the ranking table keeps its columns."""
+    code = "import sys; from sweepd import cli; print(cli.console.width)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin"})
+    assert out.stdout.strip() == "120", out.stderr
+    wide = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={"PATH": "/usr/bin", "COLUMNS": "90"})
+    assert wide.stdout.strip() == "90"
+
+
+def test_token_create_prints_the_token_alone_on_stdout_and_says_what_it_is_on_stderr(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "sweepd", "token", "create", "ci", "--user", "alice"],
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin", "SWEEPD_DATA_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("swd_") and len(done.stdout.split()) == 1
+    assert "Token 'ci' for user 'alice': shown once, stored hashed" in done.stderr
