@@ -31,7 +31,7 @@ from sweepd_api.errors import install_error_handlers
 from sweepd_api.metrics import DispatcherStats, ServiceMetrics
 from sweepd_api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from sweepd_api.openapi import build_openapi
-from sweepd_api.routers import compare, events, figures, health, metrics, sweeps, trials
+from sweepd_api.routers import compare, events, exports, figures, health, metrics, sweeps, trials
 
 log = logging.getLogger("api.app")
 
@@ -89,7 +89,8 @@ def _include_routers(app: FastAPI, *, with_replay: bool) -> None:
     app.include_router(metrics.router)
     # Health under the API prefix as well, for clients that only know the base URL.
     app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
-    for router in (sweeps.router, trials.router, events.router, compare.router, figures.router):
+    for router in (sweeps.router, trials.router, events.router, compare.router, figures.router,
+                   exports.router):
         app.include_router(router, prefix=API_PREFIX)
     if with_replay:
         app.include_router(trials.replay_router, prefix=API_PREFIX)

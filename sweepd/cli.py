@@ -278,6 +278,39 @@ def weights(sweep_id: int, trial_id: int,
 
 
 @app.command()
+def export(sweep_id: int,
+           output: Annotated[Optional[Path], typer.Option(
+               "-o", "--output", help="The file: .parquet or .csv for the trials, "
+               ".safetensors for the stacked weights.")] = None,
+           which: Annotated[str, typer.Option(
+               help="With a .safetensors output: final or initial weights.")] = "final",
+           to: Annotated[Optional[str], typer.Option(
+               "--to", help="Export to a tool instead of a file: mlflow.")] = None,
+           tracking_uri: Annotated[Optional[str], typer.Option(
+               envvar="MLFLOW_TRACKING_URI", help="With --to mlflow: e.g. sqlite:///mlflow.db.")]
+           = None,
+           experiment: Annotated[Optional[str], typer.Option(
+               help="With --to mlflow: the experiment (default: named after the sweep).")] = None,
+           url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Export a sweep: every trial to Parquet/CSV, the weights stacked, or one MLflow run per trial."""
+    client = _client(url, token)
+    if to is not None:
+        if to != "mlflow" or not tracking_uri:
+            raise typer.BadParameter("--to mlflow needs --tracking-uri (or MLFLOW_TRACKING_URI)")
+        done = client.get(sweep_id).export_mlflow(tracking_uri, experiment=experiment,
+                                                  progress=sys.stderr.isatty())
+        console.print(str(done))
+        return
+    if output is None:
+        raise typer.BadParameter("say where: -o sweep.parquet, -o sweep.csv or -o w.safetensors")
+    if output.suffix.lower() == ".safetensors":
+        client.export_weights(sweep_id, output, which=which)
+    else:
+        client.export(sweep_id, output)
+    console.print(f"saved {output} ({output.stat().st_size / 1024:.0f} KiB)")
+
+
+@app.command()
 def cancel(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Cancel a sweep: pending and running trials stop."""
     s = _client(url, token).cancel(sweep_id)

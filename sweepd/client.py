@@ -122,6 +122,11 @@ class Client:
         data = self._request("POST", f"/sweeps/{sweep_id}/cancel")
         return Sweep(self, SweepPublic.model_validate(data))
 
+    def signin_link(self) -> str:
+        """A link that signs a browser in to the web page as this token's user, once, within
+        a short time (`sweepd open`)."""
+        return str(self._request("POST", "/signin-links")["url"])
+
     def wait(self, sweep_id: int, *, progress: bool = True, timeout: float | None = None,
              reconnect_for: float = 300.0) -> Sweep:
         """Block until the sweep is in a final state, with a progress bar fed by SSE.
@@ -250,6 +255,38 @@ class Client:
         return ComparisonView(self._request("GET", f"/sweeps/{sweep_id}/compare",
                                             params=options, timeout=300.0))
 
+    def export(self, sweep_id: int, path: str | Path, *, format: str | None = None) -> Path:
+        """Download every trial of a sweep as one table file (see `Sweep.export`)."""
+        path = Path(path)
+        fmt = format or {".csv": "csv"}.get(path.suffix.lower(), "parquet")
+        self._download(f"/sweeps/{sweep_id}/export", path, params={"format": fmt})
+        return path
+
+    def export_weights(self, sweep_id: int, path: str | Path, *, which: str = "final") -> Path:
+        """Download every completed trial's weights stacked into one safetensors file."""
+        path = Path(path)
+        self._download(f"/sweeps/{sweep_id}/weights.safetensors", path, params={"which": which})
+        return path
+
+    def stacked_weights(self, sweep_id: int, *, which: str = "final") -> dict[str, Any]:
+        """Every completed trial's weights as NumPy arrays stacked along a first axis; the
+        `trials` array holds the trial id of each slice."""
+        resp = self._http.get(f"/sweeps/{sweep_id}/weights.safetensors",
+                              params={"which": which}, timeout=600.0)
+        _raise_for(resp)
+        return weights.unpack(resp.content)
+
+    def _download(self, path: str, target: Path, **kwargs: Any) -> None:
+        partial = target.with_name(target.name + ".part")
+        with self._http.stream("GET", path, timeout=600.0, **kwargs) as resp:
+            if resp.status_code >= 400:
+                resp.read()
+                _raise_for(resp)
+            with partial.open("wb") as out:
+                for chunk in resp.iter_bytes():
+                    out.write(chunk)
+        partial.replace(target)  # a file that is there is whole
+
     def figure_data(self, sweep_id: int, name: str) -> dict[str, Any]:
         """The JSON behind one of the status page's plots: "trials", "comparison" or "units"."""
         return self._request("GET", f"/sweeps/{sweep_id}/figures/{name}", timeout=300.0)
@@ -340,6 +377,21 @@ class Sweep:
 
     def compare_pair(self, a: int, b: int) -> dict[str, Any]:
         return self.client.compare_pair(self.id, a, b)
+
+    def export(self, path: str | Path, *, format: str | None = None) -> Path:
+        """Every trial in one file: Parquet (the default; the curve as a list column) or CSV
+        (by `format`, or a `.csv` suffix). Read it back with `pandas.read_parquet(path)`."""
+        return self.client.export(self.id, path, format=format)
+
+    def stacked_weights(self, *, which: str = "final") -> dict[str, Any]:
+        """Every completed trial's tensors stacked along a first axis, with `trials` (ids)."""
+        return self.client.stacked_weights(self.id, which=which)
+
+    def export_mlflow(self, tracking_uri: str, **options: Any) -> Any:
+        """Log one MLflow run per trial (see `sweepd.mlflow_export.export`); idempotent."""
+        from sweepd import mlflow_export
+
+        return mlflow_export.export(self, tracking_uri, **options)
 
     def plot(self, kind: str = "accuracy", *, metric: str = "test_accuracy") -> Any:
         """A plotly figure of the sweep, drawn from the data the status page draws.

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Limits
     max_trials_per_sweep: int = Field(100_000, ge=1)
     max_trials_in_flight_per_user: int = Field(1_000_000, ge=1)
+    # One export (table or stacked weights) is built in the API's memory: at most this big.
+    max_export_bytes: int = Field(512 << 20, ge=1 << 20)
 
     # Auth
     token_file: Path | None = None  # None: data_dir / "token.json"

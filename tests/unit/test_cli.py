@@ -230,3 +230,29 @@ def test_token_create_prints_the_token_alone_on_stdout_and_says_what_it_is_on_st
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("swd_") and len(done.stdout.split()) == 1
     assert "Token 'ci' for user 'alice': shown once, stored hashed" in done.stderr
+
+
+def test_export_writes_the_file_the_suffix_asks_for(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    calls = []
+
+    def table(sweep_id, path, **kw):
+        calls.append(("table", path.suffix))
+        path.write_bytes(b"x" * 2048)
+
+    def stacked(sweep_id, path, which):
+        calls.append(("weights", which))
+        path.write_bytes(b"w")
+
+    monkeypatch.setattr(cli, "_client", lambda url, token: SimpleNamespace(
+        export=table, export_weights=stacked))
+    runner = CliRunner()
+    done = runner.invoke(cli.app, ["export", "3", "-o", str(tmp_path / "s.parquet")])
+    assert done.exit_code == 0 and "saved" in done.output and "(2 KiB)" in done.output
+    runner.invoke(cli.app, ["export", "3", "-o", str(tmp_path / "w.safetensors"), "--which", "initial"])
+    assert calls == [("table", ".parquet"), ("weights", "initial")]
+    missing = runner.invoke(cli.app, ["export", "3"])
+    assert missing.exit_code == 2 and "-o sweep.parquet" in missing.output
+    no_uri = runner.invoke(cli.app, ["export", "3", "--to", "mlflow"], env={"MLFLOW_TRACKING_URI": ""})
+    assert no_uri.exit_code == 2 and "--tracking-uri" in no_uri.output
