@@ -55,11 +55,23 @@ def check_budget(size: int, cap: int) -> None:
 
 def trial_rows(spec: SweepSpec, trials: Iterable[TrialRecord]) -> list[dict[str, Any]]:
     """One flat row per trial (see the module docstring for the columns)."""
-    return [_row(spec, t) for t in trials]
+    cells: dict[str, dict[str, Any]] = {}  # the spec columns depend on the cell's grid point and
+    return [_row(spec, t, cells) for t in trials]  # initializer, not its seed: built once each
 
 
-def _row(spec: SweepSpec, trial: TrialRecord) -> dict[str, Any]:
+def _spec_columns(spec: SweepSpec, trial: TrialRecord) -> dict[str, Any]:
     cell = spec.trial_for(trial.seed, trial.initializer, trial.params)
+    columns: dict[str, Any] = {}
+    for section in ("dataset", "model", "training"):
+        columns.update(_flat(section, getattr(cell, section).model_dump(mode="json")))
+    columns.update(_flat("initializer", cell.initializer.model_dump(mode="json")))
+    return columns
+
+
+def _row(spec: SweepSpec, trial: TrialRecord, cells: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    key = json.dumps([trial.initializer, trial.params], sort_keys=True)
+    if key not in cells:
+        cells[key] = _spec_columns(spec, trial)
     row: dict[str, Any] = {
         "id": trial.id, "sweep_id": trial.sweep_id, "cell_key": trial.cell_key,
         "seed": trial.seed, "initializer": trial.initializer_label, "state": trial.state,
@@ -67,9 +79,7 @@ def _row(spec: SweepSpec, trial: TrialRecord) -> dict[str, Any]:
         "started_at": _time(trial.started_at), "finished_at": _time(trial.finished_at),
         "error": trial.error,
     }
-    for section in ("dataset", "model", "training"):
-        row.update(_flat(section, getattr(cell, section).model_dump(mode="json")))
-    row.update(_flat("initializer", cell.initializer.model_dump(mode="json")))
+    row.update(cells[key])
     row.update({f"param.{k}": v for k, v in trial.params.items()})
     result = trial.result
     row.update({k: getattr(result, k) if result else None for k in RESULT_FIELDS})

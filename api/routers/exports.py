@@ -58,13 +58,15 @@ def export_weights(sweep_id: SweepId, user: CurrentUser, store: StoreDep, reques
                    which: Which = "final") -> Response:
     """The weights of every completed trial as one file, for analysis in NumPy or PyTorch."""
     sweep = store.get_sweep(user.id, sweep_id)
-    done = [t for t in _all_trials(store, user.id, sweep_id, sweep.n_trials)
-            if t.state == "completed"]
-    if not done:
-        raise NotFound(f"sweep {sweep_id} has no completed trial yet")
-    first, _ = store.get_weights(user.id, sweep_id, done[0].id, which)
-    exports.check_budget(len(first) * len(done), request.app.state.settings.max_export_bytes)
-    blobs = [(t.id, store.get_weights(user.id, sweep_id, t.id, which)[0]) for t in done]
+    first = store.weights_page(user.id, sweep_id, which, limit=1)
+    if not first:
+        raise NotFound(f"sweep {sweep_id} has no completed trial with {which} weights yet")
+    done = sweep.counts.get("completed", 0)
+    exports.check_budget(len(first[0][1]) * done, request.app.state.settings.max_export_bytes)
+    blobs: list[tuple[int, bytes]] = []
+    while page := store.weights_page(user.id, sweep_id, which,
+                                     after_id=blobs[-1][0] if blobs else 0, limit=PAGE):
+        blobs.extend(page)
     return Response(exports.stack_weights(blobs, which), media_type="application/octet-stream",
                     headers={"Content-Disposition":
                              f'attachment; filename="sweep-{sweep_id}-{which}.safetensors"'})

@@ -99,6 +99,26 @@ class TrialStore(StoreBase):
             raise NotFound(f"trial {trial_id} of sweep {sweep_id} has no {which} weights stored")
         return bytes(row[0]), row[1]
 
+    def weights_page(self, owner_id: int, sweep_id: int, which: Literal["final", "initial"], *,
+                     after_id: int = 0, limit: int = 1000) -> list[tuple[int, bytes]]:
+        """(trial id, safetensors bytes) of completed trials with `which` weights stored, in id
+        order after `after_id`: one query a page, for exports of whole sweeps.
+
+        Raises:
+            NotFound: no such sweep, or not the owner's.
+            InvalidSpec: `which` is neither "final" nor "initial".
+        """
+        if which not in ("final", "initial"):
+            raise InvalidSpec(f"which must be 'final' or 'initial', not {which!r}")
+        data = getattr(SqlResult, f"{which}_weights")
+        with self._read() as session:
+            self._owned_sweep(session, owner_id, sweep_id)
+            query = (select(SqlTrial.id, data).join(SqlResult, SqlResult.trial_id == SqlTrial.id)
+                     .where(SqlTrial.sweep_id == sweep_id, SqlTrial.state == "completed",
+                            SqlTrial.id > after_id, data.is_not(None))
+                     .order_by(SqlTrial.id).limit(limit))
+            return [(tid, bytes(blob)) for tid, blob in session.execute(query)]
+
     def sweep_results(self, owner_id: int, sweep_id: int) -> list[tuple[TrialRecord, bytes]]:
         """Every completed trial of a sweep with its final weights, in trial id order.
 

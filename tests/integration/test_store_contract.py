@@ -232,6 +232,22 @@ def test_sweep_results_returns_completed_trials_with_final_weights(store: Store,
     assert all(sha256(data) == r.result.final_sha256 for r, data in results)
 
 
+def test_weights_page_reads_stored_weights_in_id_pages(store: Store, owner: int) -> None:
+    sweep, _ = store.submit_sweep(owner, make_spec(seeds=3))
+    trials = claim(store, 6)
+    sent = [item(t, initial=i % 2 == 0) for i, t in enumerate(trials[:5])]
+    store.record_results(sent)
+    first = store.weights_page(owner, sweep.id, "final", limit=2)
+    rest = store.weights_page(owner, sweep.id, "final", after_id=first[-1][0], limit=10)
+    assert [tid for tid, _ in first + rest] == [t.trial_id for t in trials[:5]]
+    assert [blob for _, blob in first + rest] == [s.result.final_weights for s in sent]
+    initial = store.weights_page(owner, sweep.id, "initial")
+    assert [tid for tid, _ in initial] == [t.trial_id for t in trials[:5:2]]
+    other = store.create_user("someone-else").id
+    with pytest.raises(NotFound):
+        store.weights_page(other, sweep.id, "final")
+
+
 def test_trial_events_cursor_returns_each_finished_trial_once(store: Store, owner: int,
                                                              clock: Any) -> None:
     sweep, _ = store.submit_sweep(owner, make_spec())
