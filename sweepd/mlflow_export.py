@@ -123,11 +123,14 @@ def _log_trial(client: Any, run_id: str, trial: TrialPublic, spec: dict[str, Any
         "sweepd.final_sha256": trial.result.final_sha256 if trial.result else ""}.items()]
     params = [Param(k, _param(v)) for k, v in _params(trial, spec).items()] if first else []
     metrics = _metrics(trial, Metric)
-    for i in range(0, max(len(params), 1), MAX_PARAMS):
-        chunk = params[i:i + MAX_PARAMS]
-        client.log_batch(run_id, params=chunk, tags=tags if i == 0 else [])
-    for i in range(0, len(metrics), MAX_BATCH):
-        client.log_batch(run_id, metrics=metrics[i:i + MAX_BATCH])
+    # As few calls as MLflow's limits allow (100 params, 100 tags, 1 000 entities per batch):
+    # one for a typical trial, each a transaction on the tracking store.
+    while params or tags or metrics:
+        p, params = params[:MAX_PARAMS], params[MAX_PARAMS:]
+        t, tags = tags[:MAX_PARAMS], tags[MAX_PARAMS:]
+        room = MAX_BATCH - len(p) - len(t)
+        m, metrics = metrics[:room], metrics[room:]
+        client.log_batch(run_id, metrics=m, params=p, tags=t)
 
 
 def _params(trial: TrialPublic, spec: dict[str, Any]) -> dict[str, Any]:
