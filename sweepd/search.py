@@ -1,0 +1,244 @@
+"""Seed-aware hyperparameter search: which points to train next, asked of Optuna's samplers.
+
+A search point is a set of spec values (`training.learning_rate`, `model.hidden`, ...), like a
+grid point; each point is trained over the sweep's seeds × initializers, and its value is a
+statistic over those runs (the IQM of the test accuracy, by default), so a sampler sees one
+number per point with the seed noise already averaged the way the verdict averages it.
+
+Determinism. Point k is sampled from the results of points 0 … k − in_flight − 1 exactly
+(`visible_history`), with a sampler seeded from (`search.seed`, k). The sequence of points is
+then a function of the seed and of the trained results — which sweepd reproduces bitwise — and
+not of which trials happened to finish first, so two sweeps with the same spec sample the same
+points, with every sampler. Optuna studies are rebuilt in memory for each ask from the points
+stored in sweepd's own tables: there is no second database and nothing to lose on a restart.
+
+Samplers: `random` (RandomSampler), `tpe` (TPESampler, 10 random start-up points by default),
+`cmaes` (CmaEsSampler; numeric spaces only), `qmc` (scrambled Sobol, point k the k-th
+of the sequence: `_sobol_point`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import statistics
+import warnings
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Sampler = Literal["random", "tpe", "cmaes", "qmc"]
+Statistic = Literal["iqm", "mean", "median"]
+MAX_POINTS = 1_000
+MAX_IN_FLIGHT = 64
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
+                              use_attribute_docstrings=True)
+
+
+class Range(_Strict):
+    """An interval, searched uniformly (or on a log scale); integer for integer fields."""
+
+    low: float | int
+    """Smallest value."""
+    high: float | int
+    """Largest value; greater than `low`."""
+    log: bool = False
+    """Search log(value) uniformly; needs `low` > 0."""
+    integer: bool = False
+    """Whole numbers only (set for integer fields such as `training.steps`)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got {self.low:g})")
+        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError("an integer range needs whole-number low and high")
+        return self
+
+
+class Choices(_Strict):
+    """A finite set of values, e.g. architectures: `{"choices": [[4], [8], [16, 16]]}`."""
+
+    choices: Annotated[list[Any], Field(min_length=2, max_length=1000)]
+    """The values; at least two, all distinct."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Choices:
+        keys = [repr(c) for c in self.choices]
+        if len(set(keys)) != len(keys):
+            raise ValueError("choices must be distinct")
+        return self
+
+
+Dimension = Range | Choices
+
+
+class Objective(_Strict):
+    """What a point is worth: a statistic of one metric over the point's runs."""
+
+    metric: Literal["test_accuracy_tail", "test_accuracy", "train_accuracy", "train_cost_tail",
+                    "test_cost"] = "test_accuracy_tail"
+    """The metric of each run (the tail-averaged test accuracy, as the verdict ranks)."""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    """Whether larger values are better."""
+    statistic: Statistic = "iqm"
+    """How a point's runs become one number: interquartile mean, mean or median."""
+
+
+class SearchSpec(_Strict):
+    """A search beside (or instead of) the grid: `points` points sampled from `space`."""
+
+    sampler: Sampler = "tpe"
+    """random, tpe (Optuna's TPE), cmaes (numeric spaces only) or qmc (scrambled Sobol)."""
+    points: Annotated[int, Field(ge=1, le=MAX_POINTS)]
+    """Points to evaluate in all."""
+    space: Annotated[dict[str, Dimension], Field(min_length=1, max_length=16)]
+    """Spec path → its range or choices, e.g. {"training.learning_rate": {"low": 0.001,
+    "high": 3, "log": true}}."""
+    objective: Objective = Field(default_factory=Objective)
+    """What is optimised."""
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
+    """Seeds the samplers: the same seed gives the same sequence of points."""
+    in_flight: Annotated[int, Field(ge=1, le=MAX_IN_FLIGHT)] = 4
+    """Points trained at once; point k is sampled from the results of the points before
+    k − in_flight."""
+
+    @model_validator(mode="after")
+    def _sampler_fits_space(self) -> SearchSpec:
+        if self.sampler == "cmaes" and any(isinstance(d, Choices) for d in self.space.values()):
+            raise ValueError("cmaes searches numeric ranges only; use tpe or random for choices")
+        return self
+
+
+def point_value(values: Sequence[float | None], objective: Objective) -> float | None:
+    """A point's value from its runs' metric values (None or non-finite: a failed run, counted
+    as the worst value so that a fragile point is not rewarded for its failures)."""
+    worst = -math.inf if objective.direction == "maximize" else math.inf
+    clean = [v if v is not None and math.isfinite(v) else worst for v in values]
+    if not clean or all(math.isinf(v) for v in clean):
+        return None
+    finite = sorted(v for v in clean if math.isfinite(v))
+    clean = [v if math.isfinite(v) else (finite[0] if objective.direction == "maximize"
+                                         else finite[-1]) for v in clean]
+    if objective.statistic == "mean":
+        return statistics.fmean(clean)
+    if objective.statistic == "median":
+        return statistics.median(clean)
+    return _iqm(sorted(clean))
+
+
+def _iqm(ordered: list[float]) -> float:
+    n = len(ordered)
+    cut = n // 4
+    middle = ordered[cut:n - cut] or ordered
+    return statistics.fmean(middle)
+
+
+def visible_history(k: int, history: Sequence[tuple[dict[str, Any], float | None]],
+                    in_flight: int) -> list[tuple[dict[str, Any], float | None]]:
+    """The results point k may be sampled from: those of points 0 … k − in_flight − 1."""
+    return list(history[:max(0, k - in_flight)])
+
+
+def ready(k: int, finished: Sequence[bool], in_flight: int) -> bool:
+    """Whether point k can be sampled: every point before k − in_flight has finished."""
+    return all(finished[:max(0, k - in_flight)])
+
+
+def propose(search: SearchSpec, k: int,
+            history: Sequence[tuple[dict[str, Any], float | None]]) -> dict[str, Any]:
+    """Point k of the search, from the results of the points before k − in_flight.
+
+    Args:
+        search: the search.
+        k: the point's index (0-based).
+        history: (params, value) of points 0 … k − 1 in index order; a value of None is a
+            point all of whose runs failed (told to the sampler as failed).
+
+    Returns:
+        The point's params, by spec path.
+    """
+    if search.sampler == "qmc":
+        return _sobol_point(search, k)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    distributions = {path: _distribution(dim) for path, dim in search.space.items()}
+    study = optuna.create_study(direction=search.objective.direction,
+                                sampler=_sampler(search, _seed(search.seed, k)))
+    for params, value in visible_history(k, history, search.in_flight):
+        study.add_trial(optuna.trial.create_trial(
+            params={p: _encode(search.space[p], params[p]) for p in search.space},
+            distributions=distributions, value=value,
+            state=optuna.trial.TrialState.COMPLETE if value is not None
+            else optuna.trial.TrialState.FAIL))
+    trial = study.ask(distributions)
+    return {p: _decode(search.space[p], trial.params[p]) for p in search.space}
+
+
+def _seed(seed: int, k: int) -> int:
+    digest = hashlib.sha256(f"sweepd-search:{seed}:{k}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _sampler(search: SearchSpec, seed: int) -> Any:
+    from optuna import samplers
+
+    if search.sampler == "random":
+        return samplers.RandomSampler(seed=seed)
+    if search.sampler == "tpe":
+        return samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(1, search.points // 3)))
+    return samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+def _sobol_point(search: SearchSpec, k: int) -> dict[str, Any]:
+    """Point k of one scrambled Sobol sequence (seeded by `search.seed`): QMC needs no results,
+    and indexing the sequence by k (Optuna's QMCSampler indexes it by the trials told so far)
+    keeps points that are sampled before earlier ones finish distinct."""
+    from scipy.stats import qmc
+
+    sobol = qmc.Sobol(d=len(search.space), scramble=True, seed=search.seed)
+    if k:
+        sobol.fast_forward(k)
+    with warnings.catch_warnings():  # "balance properties ... 2**n points": one point is the
+        warnings.simplefilter("ignore", UserWarning)  # whole point of a sequential search
+        unit = sobol.random(1)[0]
+    return {path: _from_unit(dim, float(u)) for (path, dim), u in zip(search.space.items(), unit)}
+
+
+def _from_unit(dim: Dimension, u: float) -> Any:
+    if isinstance(dim, Choices):
+        return dim.choices[min(int(u * len(dim.choices)), len(dim.choices) - 1)]
+    low, high = float(dim.low), float(dim.high)
+    if dim.integer:
+        low, high = low - 0.5, high + 0.5  # each whole number gets an equal share
+    value = math.exp(math.log(low) + u * (math.log(high) - math.log(low))) if dim.log and low > 0 \
+        else low + u * (high - low)
+    return int(min(max(round(value), dim.low), dim.high)) if dim.integer else value
+
+
+def _distribution(dim: Dimension) -> Any:
+    from optuna import distributions
+
+    if isinstance(dim, Range) and dim.integer:
+        return distributions.IntDistribution(int(dim.low), int(dim.high), log=dim.log)
+    if isinstance(dim, Range):
+        return distributions.FloatDistribution(float(dim.low), float(dim.high), log=dim.log)
+    return distributions.CategoricalDistribution(list(range(len(dim.choices))))
+
+
+def _encode(dim: Dimension, value: Any) -> Any:
+    """A point's value as Optuna sees it: choices by their index (lists are not hashable)."""
+    return dim.choices.index(value) if isinstance(dim, Choices) else value
+
+
+def _decode(dim: Dimension, value: Any) -> Any:
+    return dim.choices[value] if isinstance(dim, Choices) else value
