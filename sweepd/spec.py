@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Discriminator,
     Field,
     StringConstraints,
@@ -56,10 +57,23 @@ from sweepd.spec_initializers import (  # noqa: F401  (re-exported: they are par
     _name_to_mapping,
     initializer_label,
 )
+from sweepd.spec_yaml import MAX_SPEC_BYTES, SpecYamlError, load_yaml
 
 MAX_TRIALS_DEFAULT = 100_000
 SEED_LIMIT = 2**63  # seeds are non-negative signed 64-bit integers
 MAX_SEEDS = 100_000
+MAX_CURVE_POINTS = 10_000  # per trial, the final cost included (issue 14: 1e7 points was 5 GiB)
+
+# The README's quick sweep, verbatim as examples/spec.json (a test keeps the two equal): the
+# example of the spec's JSON schema, so of the OpenAPI document.
+EXAMPLE: dict[str, Any] = {
+    "name": "moons-quick",
+    "dataset": {"name": "moons", "n_samples": 1000, "noise": 0.2, "test_fraction": 0.2, "seed": 0},
+    "model": {"hidden": [4], "activation": "tanh", "output": "sigmoid"},
+    "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": 2000, "loss": "bce"},
+    "seeds": {"start": 0, "count": 8},
+    "initializers": ["glorot_uniform", {"name": "random_normal", "stddev": 0.01}, "zeros"],
+}
 
 SafeName = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -86,14 +100,26 @@ class DatasetSpec(_Strict):
     `seed` too, so every trial of a sweep sees the same data.
     """
 
-    name: DatasetName
-    n_samples: int | None = Field(None, ge=4, le=1_000_000)
-    noise: float | None = Field(None, ge=0, le=10)
-    n_classes: int | None = Field(None, ge=2, le=10)
-    factor: float | None = Field(None, gt=0, lt=1)
-    test_fraction: float = Field(0.2, ge=0, lt=1)
-    seed: int = Field(0, ge=0, lt=2**32)
-    standardize: bool = False
+    name: DatasetName = Field(description="The dataset: generated (moons, circles, blobs, xor, "
+                              "spiral, flower) or from scikit-learn (iris, wine, breast_cancer, "
+                              "digits).")
+    n_samples: int | None = Field(None, ge=4, le=1_000_000, description=(
+        "Points to generate, train and test together, in [4, 1 000 000] (generated datasets "
+        "only; unset: the generator's default, 300-1000)."))
+    noise: float | None = Field(None, ge=0, le=10, description=(
+        "Noise of the generator, in [0, 10] (blobs: the cluster standard deviation; generated "
+        "datasets only)."))
+    n_classes: int | None = Field(None, ge=2, le=10, description=(
+        "Classes to generate, in [2, 10] (blobs and spiral only; unset: 3)."))
+    factor: float | None = Field(None, gt=0, lt=1, description=(
+        "Inner to outer circle radius, in (0, 1) (circles only; unset: 0.5)."))
+    test_fraction: float = Field(0.2, ge=0, lt=1, description=(
+        "Share of the points held out for testing, in [0, 1); 0: no test set."))
+    seed: int = Field(0, ge=0, lt=2**32, description=(
+        "Seed of the data and of the train/test split, in [0, 2**32); the same for every "
+        "trial."))
+    standardize: bool = Field(False, description=(
+        "Scale features to mean 0 and standard deviation 1 with the training set's statistics."))
 
     @model_validator(mode="after")
     def _generator_options(self) -> DatasetSpec:
@@ -120,10 +146,13 @@ class ModelSpec(_Strict):
     """
 
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] = Field(
-        default_factory=lambda: [4], min_length=1, max_length=16
-    )
-    activation: Activation = "tanh"
-    output: Literal["auto", "sigmoid", "softmax"] = "auto"
+        default_factory=lambda: [4], min_length=1, max_length=16,
+        description="Width of each hidden layer, input side first: 1 to 16 layers of 1 to 4096 "
+                    "units.")
+    activation: Activation = Field("tanh", description="Activation of every hidden layer.")
+    output: Literal["auto", "sigmoid", "softmax"] = Field("auto", description=(
+        "Output layer: sigmoid (one unit, two classes), softmax (one unit per class) or auto "
+        "(sigmoid for two classes, else softmax)."))
 
 
 class TrainingSpec(_Strict):
@@ -134,18 +163,29 @@ class TrainingSpec(_Strict):
     or `epochs`, not both.
     """
 
-    optimizer: Literal["gd", "sgd", "momentum", "adam"] = "gd"
-    learning_rate: float = Field(0.1, gt=0, le=1e3)
-    steps: int | None = Field(None, ge=0, le=10_000_000)
-    epochs: int | None = Field(None, ge=1, le=1_000_000)
-    batch_size: int | None = Field(None, ge=1, le=1_000_000)
-    loss: Literal["auto", "bce", "ce", "mse"] = "auto"
-    momentum: float = Field(0.9, ge=0, lt=1)
-    beta1: float = Field(0.9, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    eps: float = Field(1e-8, gt=0, le=1)
-    l2: float = Field(0.0, ge=0, le=1e3)
-    dtype: Literal["float32", "float64"] = "float32"
+    optimizer: Literal["gd", "sgd", "momentum", "adam"] = Field("gd", description=(
+        "gd: full-batch gradient descent; sgd, momentum (heavy ball) and adam: minibatches."))
+    learning_rate: float = Field(0.1, gt=0, le=1e3, description="Step size, in (0, 1000].")
+    steps: int | None = Field(None, ge=0, le=10_000_000, description=(
+        "Optimisation steps per trial, in [0, 10 000 000] (unset, and no epochs: 1000)."))
+    epochs: int | None = Field(None, ge=1, le=1_000_000, description=(
+        "Passes over the training set, in [1, 1 000 000], instead of steps."))
+    batch_size: int | None = Field(None, ge=1, le=1_000_000, description=(
+        "Examples per minibatch, in [1, 1 000 000] (sgd, momentum, adam; unset: the whole "
+        "training set)."))
+    loss: Literal["auto", "bce", "ce", "mse"] = Field("auto", description=(
+        "Data loss: bce (sigmoid), ce (softmax), mse, or auto (bce for sigmoid, ce for "
+        "softmax)."))
+    momentum: float = Field(0.9, ge=0, lt=1, description="Momentum coefficient, in [0, 1) "
+                                                         "(momentum only).")
+    beta1: float = Field(0.9, ge=0, lt=1, description="Adam's first-moment decay, in [0, 1).")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam's second-moment decay, in [0, 1).")
+    eps: float = Field(1e-8, gt=0, le=1, description="Adam's denominator guard, in (0, 1].")
+    l2: float = Field(0.0, ge=0, le=1e3, description=(
+        "L2 penalty: l2·θ added to the gradient of every parameter (PyTorch's weight_decay), "
+        "in [0, 1000]; 0: none."))
+    dtype: Literal["float32", "float64"] = Field("float32", description=(
+        "Floating-point precision of the parameters and the arithmetic."))
 
     @model_validator(mode="after")
     def _length(self) -> TrainingSpec:
@@ -158,8 +198,10 @@ class TrainingSpec(_Strict):
 
 
 class SeedRange(_Strict):
-    start: int = Field(0, ge=0, lt=SEED_LIMIT)
-    count: int = Field(..., ge=1, le=MAX_SEEDS)
+    """The seeds start, start + 1, ..., start + count - 1."""
+
+    start: int = Field(0, ge=0, lt=SEED_LIMIT, description="First seed, in [0, 2**63).")
+    count: int = Field(..., ge=1, le=MAX_SEEDS, description="How many seeds, in [1, 100 000].")
 
     @model_validator(mode="after")
     def _in_range(self) -> SeedRange:
@@ -179,8 +221,15 @@ def _seeds_kind(value: Any) -> str:
 
 
 class StoreSpec(_Strict):
-    initial_weights: bool = True
-    curve_every: int = Field(100, ge=1, le=10_000_000)
+    """What each trial keeps besides its final weights and metrics."""
+
+    initial_weights: bool = Field(True, description=(
+        "Keep each trial's initial weights too (needed to compare movement from the start)."))
+    curve_every: int = Field(100, ge=1, le=10_000_000, description=(
+        "Record the training cost every this many steps, in [1, 10 000 000]. A curve keeps at "
+        f"most {MAX_CURVE_POINTS} points, the final cost included: where steps / curve_every "
+        f"would give more, the trial records every ceil(steps / {MAX_CURVE_POINTS - 1}) steps "
+        "instead (evenly thinned; the result's curve_every says which)."))
 
 
 GridValue = Union[bool, int, float, str, list[int]]
@@ -196,16 +245,19 @@ MAX_GRID_VALUES = 1_000
 class TrialSpec(_Strict):
     """One cell of a sweep: everything a worker needs to train it, and nothing else."""
 
-    cell_key: str
-    batch_key: str
-    seed: int
-    initializer: Initializer
-    bias_initializer: Initializer | None = None
-    params: dict[str, GridValue] = Field(default_factory=dict)
-    dataset: DatasetSpec
-    model: ModelSpec
-    training: TrainingSpec
-    store: StoreSpec = Field(default_factory=StoreSpec)
+    cell_key: str = Field(description="Stable key of the cell: its seed, initializer and grid "
+                                      "point.")
+    batch_key: str = Field(description="Key shared by the trials that may train together.")
+    seed: int = Field(description="The trial's seed (its init and data-order streams).")
+    initializer: Initializer = Field(description="The kernel initializer.")
+    bias_initializer: Initializer | None = Field(None, description=(
+        "The bias initializer; unset: zeros, or PyTorch's rule under a torch_default kernel."))
+    params: dict[str, GridValue] = Field(default_factory=dict, description=(
+        "The grid point: axis → value."))
+    dataset: DatasetSpec = Field(description="The dataset, with the grid point applied.")
+    model: ModelSpec = Field(description="The model, with the grid point applied.")
+    training: TrainingSpec = Field(description="The training, with the grid point applied.")
+    store: StoreSpec = Field(default_factory=StoreSpec, description="What the trial keeps.")
 
     @property
     def initializer_label(self) -> str:
@@ -215,23 +267,37 @@ class TrialSpec(_Strict):
 class SweepSpec(_Strict):
     """A seed × initializer (× grid) sweep. See the README for an annotated example."""
 
-    name: SafeName
-    description: str = Field("", max_length=10_000, pattern=r"^[^\x00]*$")
-    dataset: DatasetSpec
-    model: ModelSpec = Field(default_factory=ModelSpec)
-    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    name: SafeName = Field(description="A name for people, 1-200 characters, no control "
+                                       "characters; need not be unique.")
+    description: str = Field("", max_length=10_000, pattern=r"^[^\x00]*$", description=(
+        "Free text about the sweep, at most 10 000 characters."))
+    dataset: DatasetSpec = Field(description="What every trial trains on.")
+    model: ModelSpec = Field(default_factory=ModelSpec, description="The MLP every trial "
+                                                                     "trains.")
+    training: TrainingSpec = Field(default_factory=TrainingSpec, description=(
+        "How every trial is trained."))
     seeds: Annotated[
         Union[Annotated[SeedRange, Tag("range")],
               Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS), Tag("list")]],
         Discriminator(_seeds_kind),
-    ]
-    initializers: list[InitializerInput] = Field(min_length=1, max_length=100)
-    bias_initializer: InitializerInput | None = None
+    ] = Field(description=("The seeds: {start, count} or a list of distinct integers in "
+                           "[0, 2**63), at most 100 000."))
+    initializers: list[InitializerInput] = Field(min_length=1, max_length=100, description=(
+        "Kernel initializers compared, 1 to 100, each an object or its name alone "
+        "(\"glorot_uniform\")."))
+    bias_initializer: InitializerInput | None = Field(None, description=(
+        "Initializer of every bias (not orthogonal or identity); unset: zeros, as in Keras, "
+        "or PyTorch's U(±1/√fan_in) under a torch_default kernel."))
     grid: dict[str, Annotated[list[GridValue], Field(min_length=1, max_length=MAX_GRID_VALUES)]] = (
-        Field(default_factory=dict, max_length=8)
+        Field(default_factory=dict, max_length=8, description=(
+            "Extra axes: up to 8 fields written section.field (e.g. training.learning_rate), "
+            "each with 1 to 1000 distinct values; every combination is a grid point."))
     )
-    store: StoreSpec = Field(default_factory=StoreSpec)
-    max_attempts: int = Field(3, ge=1, le=20)
+    store: StoreSpec = Field(default_factory=StoreSpec, description="What each trial keeps.")
+    max_attempts: int = Field(3, ge=1, le=20, description=(
+        "Tries per trial before it is marked failed, in [1, 20]."))
 
     @field_validator("bias_initializer")
     @classmethod
@@ -259,29 +325,19 @@ class SweepSpec(_Strict):
     @field_validator("grid")
     @classmethod
     def _valid_grid(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        for path, values in grid.items():
+        for path in grid:
             section, _, field = path.partition(".")
             model = GRID_SECTIONS.get(section)
             if model is None or field not in model.model_fields or "." in field:
                 allowed = ", ".join(sorted(
                     f"{s}.{f}" for s, m in GRID_SECTIONS.items() for f in m.model_fields))
                 raise ValueError(f"unknown grid axis {path!r}; axes are any of: {allowed}")
-            if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
-                raise ValueError(f"grid axis {path!r} repeats a value")
         return grid
 
     @model_validator(mode="after")
     def _grid_points_and_size(self, info: ValidationInfo) -> SweepSpec:
         for path, values in self.grid.items():
-            section, _, field = path.partition(".")
-            base = getattr(self, section)
-            for value in values:
-                try:
-                    _apply(base, {field: value})
-                except ValidationError as exc:
-                    first = exc.errors()[0]
-                    raise ValueError(f"grid axis {path!r}: value {value!r} is invalid: "
-                                     f"{first['msg']}") from None
+            _check_axis(getattr(self, path.partition(".")[0]), path, values)
         limit = (info.context or {}).get("max_trials", MAX_TRIALS_DEFAULT)
         if self.n_trials > limit:
             raise ValueError(
@@ -341,13 +397,28 @@ class SweepSpec(_Strict):
                                   self.store.model_dump(mode="json"),
                                   _dump(self.bias_initializer))
 
-    def _resolved_sections(self, point: dict[str, Any]) -> dict[str, BaseModel]:
+    def grid_sections(self) -> list[tuple[DatasetSpec, ModelSpec, TrainingSpec]]:
+        """The dataset, model and training of every grid point, in `grid_points` order.
+
+        What the submission checks read: a section is validated once per distinct change, not
+        once per point (a 1000 × 100 grid has 1100 distinct sections, not 100 000).
+        """
+        memo: dict[str, BaseModel] = {}
+        resolved = (self._resolved_sections(point, memo) for point in self.grid_points())
+        return [(s["dataset"], s["model"], s["training"]) for s in resolved]  # type: ignore[misc]
+
+    def _resolved_sections(self, point: dict[str, Any],
+                           memo: dict[str, BaseModel] | None = None) -> dict[str, BaseModel]:
+        memo = {} if memo is None else memo
         sections: dict[str, BaseModel] = {s: getattr(self, s) for s in GRID_SECTIONS}
         for section in GRID_SECTIONS:
             changes = {p.partition(".")[2]: v for p, v in point.items()
                        if p.partition(".")[0] == section}
             if changes:
-                sections[section] = _apply(sections[section], changes)
+                key = section + json.dumps(changes, sort_keys=True)
+                if key not in memo:
+                    memo[key] = _apply(sections[section], changes)
+                sections[section] = memo[key]
         return sections
 
     def _cell(self, seed: int, init: Any, point: dict[str, Any],
@@ -364,18 +435,51 @@ class SweepSpec(_Strict):
 
     @classmethod
     def from_yaml(cls, text: str, *, max_trials: int = MAX_TRIALS_DEFAULT) -> SweepSpec:
-        data = yaml.safe_load(text)
+        """Parse and validate a spec file's text (YAML 1.2 scalars, aliases bounded).
+
+        Raises:
+            SpecYamlError: too large, before or after expanding aliases (a ValueError).
+            yaml.YAMLError: not YAML.
+            ValidationError: not a valid spec; the message never repeats the input.
+            ValueError: not a mapping.
+        """
+        data = load_yaml(text)
         if not isinstance(data, dict):
             raise ValueError("a sweep spec is a YAML mapping")
         return cls.model_validate(data, context={"max_trials": max_trials})
 
     @classmethod
     def from_file(cls, path: str | Path, *, max_trials: int = MAX_TRIALS_DEFAULT) -> SweepSpec:
+        """`from_yaml` of a file, refused by its size before it is read."""
+        size = Path(path).stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecYamlError(f"{path} has {size} bytes, over the limit of {MAX_SPEC_BYTES}")
         return cls.from_yaml(Path(path).read_text(encoding="utf-8"), max_trials=max_trials)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json", exclude_defaults=True),
                               sort_keys=False)
+
+
+def _check_axis(base: BaseModel, path: str, values: list[Any]) -> None:
+    """Validate each value of a grid axis as its field, and refuse values that are the same.
+
+    Two values are the same when the field makes them equal: 1 and 1.0 for a float (strict
+    types already refuse "1", "1e0" and true), so no two grid points train the same thing.
+    """
+    field = path.partition(".")[2]
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        try:
+            canonical = getattr(_apply(base, {field: value}), field)
+        except ValidationError as exc:
+            raise ValueError(f"grid axis {path!r}: the value at index {i} is invalid: "
+                             f"{exc.errors()[0]['msg']}") from None
+        key = json.dumps(canonical, sort_keys=True)
+        if key in seen:
+            raise ValueError(f"grid axis {path!r} repeats a value: the values at indices "
+                             f"{seen[key]} and {i} are both {key[:40]}")
+        seen[key] = i
 
 
 def _apply(model: BaseModel, changes: dict[str, Any]) -> BaseModel:
@@ -426,3 +530,10 @@ def resolved_steps(training: TrainingSpec, n_train: int) -> int:
         return 1000
     batch = training.batch_size or n_train
     return training.epochs * max(1, math.ceil(n_train / batch))
+
+
+def resolved_curve_every(store: StoreSpec, total_steps: int) -> int:
+    """The interval a trial records its cost at: `curve_every`, raised so that the curve
+    (points before steps 0, every, 2·every, ... < total, then the final cost) holds at most
+    `MAX_CURVE_POINTS` points. Evenly thinned, never truncated; the result says which."""
+    return max(store.curve_every, math.ceil(total_steps / (MAX_CURVE_POINTS - 1)))

@@ -13,29 +13,44 @@ from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_v
 from sweepd.spec_base import _bounded, _Strict
 
 
+def _name(name: str) -> Any:
+    return Field(..., description=f"The initializer: {name}.")
+
+
 class Zeros(_Strict):
-    name: Literal["zeros"]
+    """All zeros."""
+
+    name: Literal["zeros"] = _name("zeros")
 
 
 class Ones(_Strict):
-    name: Literal["ones"]
+    """All ones."""
+
+    name: Literal["ones"] = _name("ones")
 
 
 class Constant(_Strict):
-    name: Literal["constant"]
-    value: float = _bounded(0.0, -1e6, 1e6)
+    """Every weight set to `value`."""
+
+    name: Literal["constant"] = _name("constant")
+    value: float = _bounded(0.0, -1e6, 1e6, "The value of every weight, in [-1e6, 1e6].")
 
 
 class RandomNormal(_Strict):
-    name: Literal["random_normal"]
-    mean: float = _bounded(0.0, -1e3, 1e3)
-    stddev: float = Field(0.05, gt=0, le=1e3)
+    """N(mean, stddev²)."""
+
+    name: Literal["random_normal"] = _name("random_normal")
+    mean: float = _bounded(0.0, -1e3, 1e3, "Mean of the normal distribution, in [-1e3, 1e3].")
+    stddev: float = Field(0.05, gt=0, le=1e3,
+                          description="Standard deviation, in (0, 1e3].")
 
 
 class RandomUniform(_Strict):
-    name: Literal["random_uniform"]
-    minval: float = _bounded(-0.05, -1e3, 1e3)
-    maxval: float = _bounded(0.05, -1e3, 1e3)
+    """U(minval, maxval)."""
+
+    name: Literal["random_uniform"] = _name("random_uniform")
+    minval: float = _bounded(-0.05, -1e3, 1e3, "Lower bound, in [-1e3, 1e3]; below maxval.")
+    maxval: float = _bounded(0.05, -1e3, 1e3, "Upper bound, in [-1e3, 1e3]; above minval.")
 
     @model_validator(mode="after")
     def _ordered(self) -> RandomUniform:
@@ -45,20 +60,27 @@ class RandomUniform(_Strict):
 
 
 class TruncatedNormal(_Strict):
-    name: Literal["truncated_normal"]
-    mean: float = _bounded(0.0, -1e3, 1e3)
-    stddev: float = Field(0.05, gt=0, le=1e3)
+    """N(mean, stddev²) redrawn beyond two standard deviations (Keras)."""
+
+    name: Literal["truncated_normal"] = _name("truncated_normal")
+    mean: float = _bounded(0.0, -1e3, 1e3, "Mean before truncation, in [-1e3, 1e3].")
+    stddev: float = Field(0.05, gt=0, le=1e3,
+                          description="Standard deviation before truncation, in (0, 1e3].")
 
 
 class VarianceScaling(_Strict):
-    name: Literal["variance_scaling"]
-    scale: float = Field(1.0, gt=0, le=1e6)
-    mode: Literal["fan_in", "fan_out", "fan_avg"] = "fan_in"
+    """Variance `scale / n`, n the fan chosen by `mode` (Keras 3 semantics)."""
+
+    name: Literal["variance_scaling"] = _name("variance_scaling")
+    scale: float = Field(1.0, gt=0, le=1e6,
+                         description="Variance numerator (scale / fan), in (0, 1e6].")
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = Field(
+        "fan_in", description="Which fan divides the scale: inputs, outputs or their mean.")
     # Keras accepts "normal" as a synonym of "truncated_normal"; it is normalised here so that
     # the two spellings give the same cell key.
-    distribution: Literal["truncated_normal", "untruncated_normal", "uniform", "normal"] = (
-        "truncated_normal"
-    )
+    distribution: Literal["truncated_normal", "untruncated_normal", "uniform", "normal"] = Field(
+        "truncated_normal", description="The distribution drawn from; `normal` means "
+        "`truncated_normal`, as in Keras.")
 
     @field_validator("distribution")
     @classmethod
@@ -67,43 +89,59 @@ class VarianceScaling(_Strict):
 
 
 class GlorotUniform(_Strict):
-    name: Literal["glorot_uniform"]
+    """U(±√(6 / (fan_in + fan_out))), the Keras default."""
+
+    name: Literal["glorot_uniform"] = _name("glorot_uniform")
 
 
 class GlorotNormal(_Strict):
-    name: Literal["glorot_normal"]
+    """Truncated normal of variance 2 / (fan_in + fan_out)."""
+
+    name: Literal["glorot_normal"] = _name("glorot_normal")
 
 
 class LecunUniform(_Strict):
-    name: Literal["lecun_uniform"]
+    """U(±√(3 / fan_in))."""
+
+    name: Literal["lecun_uniform"] = _name("lecun_uniform")
 
 
 class LecunNormal(_Strict):
-    name: Literal["lecun_normal"]
+    """Truncated normal of variance 1 / fan_in."""
+
+    name: Literal["lecun_normal"] = _name("lecun_normal")
 
 
 class HeUniform(_Strict):
-    name: Literal["he_uniform"]
+    """U(±√(6 / fan_in))."""
+
+    name: Literal["he_uniform"] = _name("he_uniform")
 
 
 class HeNormal(_Strict):
-    name: Literal["he_normal"]
+    """Truncated normal of variance 2 / fan_in."""
+
+    name: Literal["he_normal"] = _name("he_normal")
 
 
 class Orthogonal(_Strict):
-    name: Literal["orthogonal"]
-    gain: float = _bounded(1.0, -1e3, 1e3)
+    """A random orthogonal matrix times `gain` (kernels only)."""
+
+    name: Literal["orthogonal"] = _name("orthogonal")
+    gain: float = _bounded(1.0, -1e3, 1e3, "Multiplier of the orthogonal matrix, in [-1e3, 1e3].")
 
 
 class Identity(_Strict):
-    name: Literal["identity"]
-    gain: float = _bounded(1.0, -1e3, 1e3)
+    """The identity matrix (padded or cut to the kernel's shape) times `gain` (kernels only)."""
+
+    name: Literal["identity"] = _name("identity")
+    gain: float = _bounded(1.0, -1e3, 1e3, "Multiplier of the identity matrix, in [-1e3, 1e3].")
 
 
 class TorchDefault(_Strict):
     """PyTorch `nn.Linear`'s default: U(±1/√fan_in) for the kernel and the bias."""
 
-    name: Literal["torch_default"]
+    name: Literal["torch_default"] = _name("torch_default")
 
 
 Initializer = Annotated[

@@ -1,14 +1,17 @@
 """Submitting a sweep: the one use case behind `POST /sweeps` and `Store`-level submissions.
 
-Order matters and lives here once: the checks that need the data (every grid point can be
-trained), then the per-user quota on trials in flight, then the write with the spec's hash
+Order matters and lives here once: the checks from the data's shape (every grid point can be
+trained), then the resource budget (estimated compute, memory and storage under the caps of the
+settings), then the per-user quota on trials in flight, then the write with the spec's hash
 bound to the Idempotency-Key. The spec itself is already validated completely (`SweepSpec`).
+Every path that stores a sweep for a user (REST, so the SDK and the CLI) comes through here.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from sweepd.budget import check_budget
 from sweepd.errors import LimitExceeded
 from sweepd.records import SweepRecord
 from sweepd.settings import Settings
@@ -33,7 +36,7 @@ def submit_sweep(store: SubmissionStore, settings: Settings, owner_id: int, spec
 
     Args:
         store: where sweeps live.
-        settings: the quota on trials in flight.
+        settings: the resource caps and the quota on trials in flight.
         owner_id: the submitting user.
         spec: the validated spec.
         idempotency_key: the client's key; a retry with the same spec returns the stored sweep.
@@ -43,10 +46,12 @@ def submit_sweep(store: SubmissionStore, settings: Settings, owner_id: int, spec
 
     Raises:
         InvalidSpec: some grid point cannot be trained on its dataset.
+        OverBudget: the estimated compute, memory or storage is over a cap of the settings.
         LimitExceeded: the user's trials in flight would exceed the quota.
         Conflict: the key was used before with another spec.
     """
     check_trainable(spec)
+    check_budget(spec, settings)
     check_in_flight(store, settings, owner_id, spec.n_trials, idempotency_key)
     return store.submit_sweep(owner_id, spec, idempotency_key=idempotency_key,
                               body_hash=spec_hash(spec))

@@ -26,7 +26,7 @@ from sweepd.engine.optimizers import make_optimizer
 from sweepd.engine.workspace import Workspace
 from sweepd.initializers import make, make_bias
 from sweepd.results import TailMetrics, TrialResult
-from sweepd.spec import TrialSpec, resolved_steps
+from sweepd.spec import TrialSpec, resolved_curve_every, resolved_steps
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -134,7 +134,9 @@ def _prepare(trials: list[TrialSpec], device: torch.device) -> _Batch:
     layout = ParamLayout.for_widths(widths)
     dtype = _DTYPES[first.training.dtype]
     initial = _initial_params(trials, layout, dtype)
-    schedule = Schedule(resolved_steps(first.training, len(data.y_train)), first.store.curve_every)
+    total = resolved_steps(first.training, len(data.y_train))
+    # At most MAX_CURVE_POINTS per trial, on the device and in the result (issue 14, item 1).
+    schedule = Schedule(total, resolved_curve_every(first.store, total))
     params = initial.to(device, copy=True)
     net = BatchedMLP(layout, ACTIVATIONS[first.model.activation], head, params,
                      torch.zeros_like(params))

@@ -159,3 +159,130 @@ def test_resolved_steps_from_steps_epochs_or_default() -> None:
     assert resolved_steps(epochs, 4000) == 3 * 63
     neither = spec.training.model_copy(update={"steps": None})
     assert resolved_steps(neither, 4000) == 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# Strict types and duplicate grid values (issue 14, items 5 and 19).
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"training": {"steps": True}}, ("training", "steps")),
+    ({"seeds": [True, False]}, ("seeds", "list", 0)),
+    ({"training": {"learning_rate": "1"}}, ("training", "learning_rate")),
+    ({"training": {"learning_rate": " 1 "}}, ("training", "learning_rate")),
+    ({"training": {"learning_rate": True}}, ("training", "learning_rate")),
+    ({"training": {"steps": 100.0}}, ("training", "steps")),
+    ({"dataset": {"name": "moons", "standardize": "yes"}}, ("dataset", "standardize")),
+    ({"dataset": {"name": "moons", "standardize": 1}}, ("dataset", "standardize")),
+    ({"dataset": {"name": "moons", "n_samples": "100"}}, ("dataset", "n_samples")),
+    ({"seeds": {"start": False, "count": 3}}, ("seeds", "range", "start")),
+    ({"store": {"initial_weights": "true"}}, ("store", "initial_weights")),
+    ({"max_attempts": "3"}, ("max_attempts",)),
+    ({"initializers": [{"name": "constant", "value": "0.5"}]},
+     ("initializers", 0, "constant", "value")),
+], ids=["steps-true", "seeds-booleans", "lr-string", "lr-padded-string", "lr-true",
+        "steps-float", "standardize-yes", "standardize-one", "n-samples-string",
+        "seed-start-false", "initial-weights-string", "max-attempts-string",
+        "constant-string"])
+def test_strict_types_refuse_strings_and_booleans_for_numbers(change: dict[str, Any],
+                                                               field: tuple) -> None:
+    errors = _errors({**BASE, **change})
+    assert errors[0]["loc"][:len(field)] == field
+
+
+def test_integers_are_accepted_for_floats_and_the_initializer_shorthand_still_works() -> None:
+    spec = _spec(training={"learning_rate": 1, "steps": 10}, initializers=["glorot_uniform"])
+    assert spec.training.learning_rate == 1.0 and isinstance(spec.training.learning_rate, float)
+    assert spec.initializers[0].name == "glorot_uniform"
+
+
+@pytest.mark.parametrize("values", [
+    [1, 1.0], [0.5, 0.50], [1, "1"], [1, "1e0"], [1, " 1 "], [1, "10e-1"], [1, True],
+])
+def test_grid_refuses_values_that_are_the_same_learning_rate(values: list[Any]) -> None:
+    errors = _errors({**BASE, "grid": {"training.learning_rate": values}})
+    assert errors[0]["loc"] == ("grid",) or errors[0]["loc"] == ()
+    assert "training.learning_rate" in errors[0]["msg"]
+
+
+def test_grid_duplicates_name_the_axis_and_both_positions() -> None:
+    errors = _errors({**BASE, "grid": {"training.learning_rate": [0.1, 1, 1.0]}})
+    assert "'training.learning_rate' repeats a value: the values at indices 1 and 2" in errors[0]["msg"]
+    hidden = _errors({**BASE, "grid": {"model.hidden": [[4], [8], [4]]}})
+    assert "'model.hidden' repeats a value" in hidden[0]["msg"]
+
+
+def test_grid_of_booleans_is_two_points_and_strings_for_them_are_refused() -> None:
+    spec = _spec(grid={"dataset.standardize": [False, True]})
+    assert spec.n_grid_points == 2
+    errors = _errors({**BASE, "grid": {"dataset.standardize": [False, "yes"]}})
+    assert "dataset.standardize" in errors[0]["msg"] and "valid boolean" in errors[0]["msg"]
+
+
+def test_validation_errors_never_repeat_the_input() -> None:
+    secret = "sekrit-" * 1000
+    with pytest.raises(ValidationError) as info:
+        SweepSpec.model_validate({**BASE, "name": [secret]})
+    assert "sekrit" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML 1.2 numbers, the shipped examples and the schema (issue 13, item 10).
+# ---------------------------------------------------------------------------------------------
+
+
+def test_yaml_reads_numbers_and_booleans_as_yaml_1_2() -> None:
+    text = ("name: x\ndataset: {name: moons, seed: 010}\ntraining: {learning_rate: 1e-3}\n"
+            "seeds: [0]\ninitializers: [zeros]\nmax_attempts: 0x3\n")
+    spec = SweepSpec.from_yaml(text)
+    assert spec.training.learning_rate == 1e-3  # YAML 1.1: the string "1e-3"
+    assert spec.dataset.seed == 10 and spec.max_attempts == 3  # YAML 1.1: 010 is 8
+    with pytest.raises(ValidationError) as info:  # YAML 1.1: `yes` is true
+        SweepSpec.from_yaml(text.replace("seed: 010", "standardize: yes"))
+    assert info.value.errors()[0]["loc"] == ("dataset", "standardize")
+
+
+def test_yaml_refuses_a_key_written_twice() -> None:
+    import yaml
+
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'name'"):
+        SweepSpec.from_yaml("name: a\nname: b\n")
+
+
+def test_shipped_examples_validate() -> None:
+    from pathlib import Path
+
+    from sweepd.examples import GRID_REQUEST, QUICK_REQUEST, seed_example
+    from sweepd.spec import EXAMPLE
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    assert SweepSpec.from_file(root / "moons.yaml").n_trials == 800
+    assert json.loads((root / "spec.json").read_text()) == EXAMPLE == QUICK_REQUEST
+    for data in (EXAMPLE, GRID_REQUEST):
+        SweepSpec.model_validate(data)
+    assert seed_example().n_trials == 8 * 16
+
+
+def _properties(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    models = {"SweepSpec": schema, **schema.get("$defs", {})}
+    return [(model, name, prop) for model, body in models.items()
+            for name, prop in body.get("properties", {}).items()]
+
+
+def test_every_field_of_the_spec_schema_has_a_description_and_the_example_validates() -> None:
+    schema = SweepSpec.model_json_schema()
+    fields = _properties(schema)
+    assert len(fields) > 60
+    missing = [f"{model}.{name}" for model, name, prop in fields if not prop.get("description")]
+    assert missing == []
+    [example] = schema["examples"]
+    assert SweepSpec.model_validate(example).n_trials == 24
+
+
+def test_grid_sections_are_the_sections_each_trial_trains_with() -> None:
+    spec = _spec(grid={"training.learning_rate": [0.1, 1.2], "dataset.seed": [0, 1, 2],
+                       "training.l2": [0.0, 0.5]}, seeds=[0], initializers=["zeros"])
+    trials = spec.trials()
+    assert [(t.dataset, t.model, t.training) for t in trials] == spec.grid_sections()
+    assert len({id(d) for d, _, _ in spec.grid_sections()}) == 3  # one object per distinct change
