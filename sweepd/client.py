@@ -478,7 +478,7 @@ def _read_spec_file(path: Path) -> dict[str, Any]:
     from pydantic import ValidationError
 
     try:
-        return SweepSpec.from_yaml(path.read_text(encoding="utf-8")).model_dump(mode="json")
+        return SweepSpec.from_file(path).model_dump(mode="json")  # size-capped before reading
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

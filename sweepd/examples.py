@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sweepd.spec import INITIALIZER_NAMES, SweepSpec
+from sweepd.spec import EXAMPLE, INITIALIZER_NAMES, SweepSpec
 
 
 def seed_example(*, steps: int = 10_000, seeds: int = 8, all_initializers: bool = True,
@@ -39,14 +39,7 @@ def seed_example(*, steps: int = 10_000, seeds: int = 8, all_initializers: bool 
 
 # Request bodies shown in the OpenAPI document (and /docs): the README's quick sweep,
 # verbatim as examples/spec.json, and the same study with a learning-rate grid.
-QUICK_REQUEST: dict[str, object] = {
-    "name": "moons-quick",
-    "dataset": {"name": "moons", "n_samples": 1000, "noise": 0.2, "test_fraction": 0.2, "seed": 0},
-    "model": {"hidden": [4], "activation": "tanh", "output": "sigmoid"},
-    "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": 2000, "loss": "bce"},
-    "seeds": {"start": 0, "count": 8},
-    "initializers": ["glorot_uniform", {"name": "random_normal", "stddev": 0.01}, "zeros"],
-}
+QUICK_REQUEST: dict[str, object] = EXAMPLE
 GRID_REQUEST: dict[str, object] = {
     **QUICK_REQUEST,
     "name": "moons-learning-rates",
