@@ -3,7 +3,8 @@
 It starts `sweepd serve` (SQLite + local Ray) as a child process unless a service already
 answers on the port, submits the moons study through the SDK, follows it with a progress bar,
 prints the verdict (is it OK that the weights differ, which initializer, how many seeds) and a
-table per initializer, and leaves the service running for the web page.
+table per initializer, and leaves the service running for the web page. The service's output
+goes to `demo-server.log` (0600), where it names the admin token by its prefix only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from sweepd import tokenfile
+from sweepd import private, tokenfile
 from sweepd.examples import seed_example
 
 
@@ -46,7 +47,8 @@ def run_demo(*, steps: int, seeds: int, port: int, keep_serving: bool, console: 
         sweep = client.submit(spec).wait(progress=True)
         console.print(f"sweep {sweep.id} {sweep.state}: {sweep.counts}\n")
         sweep.compare().print(console)
-        console.print(f"Details:  sweepd compare {sweep.id} --details      Web:  {url}/")
+        console.print(f"Details:  sweepd compare {sweep.id} --details      "
+                      f"Web:  sweepd open {sweep.id}  ({url}/)")
         if server is not None and keep_serving:
             console.print(f"sweepd keeps serving on {url} — Ctrl-C to stop.")
             server.wait()
@@ -74,8 +76,8 @@ def _healthy(url: str) -> bool:
 
 
 def _start_server(port: int, console: Console) -> subprocess.Popen[bytes]:
-    log_path = Path(tokenfile.default_path()).parent / "demo-server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path = private.private_dir(Path(tokenfile.default_path()).parent) / "demo-server.log"
+    private.create_private(log_path)  # the service's log: no secret, but nobody else's business
     console.print(f"Starting the embedded service (SQLite + local Ray) on port {port}; "
                   f"its log: {log_path}")
     env = {**os.environ, "SWEEPD_PORT": str(port)}

@@ -1,7 +1,9 @@
 """The saved local token, like Jupyter's: the first `sweepd serve` writes it, the CLI and SDK read it.
 
-The file holds `{"url": ..., "token": ...}` and is created with mode 0600. Its location is
-`$SWEEPD_TOKEN_FILE`, else `token.json` in `$SWEEPD_DATA_DIR`, else in the user data directory.
+The file holds `{"url": ..., "token": ...}` and is readable by its owner only: written with mode
+0600 (also over an existing file, whose old mode `open` would keep), and narrowed to 0600 by
+`secure()` at every start when someone widened it. Its location is `$SWEEPD_TOKEN_FILE`, else
+`token.json` in `$SWEEPD_DATA_DIR`, else in the user data directory.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 from pathlib import Path
 
 import platformdirs
+
+from sweepd import private
 
 DEFAULT_URL = "http://127.0.0.1:8642"
 
@@ -29,10 +33,16 @@ def save(url: str, token: str, path: Path | None = None) -> Path:
     """Write the token file readable by its owner only; return its path."""
     target = path or default_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, private.FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(fd, private.FILE_MODE)  # before the secret is written: O_CREAT's mode spares old files
         json.dump({"url": url, "token": token}, handle)
     return target
+
+
+def secure(path: Path | None = None) -> None:
+    """Narrow an existing token file that others may read to 0600 (and say so)."""
+    private.narrow(path or default_path())
 
 
 def load(path: Path | None = None) -> tuple[str, str] | None:

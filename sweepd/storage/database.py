@@ -10,13 +10,24 @@ SQLAlchemy emits BEGIN itself, following the recipe of SQLAlchemy's SQLite diale
 
 PostgreSQL goes through psycopg 3; write units of work rely on row locks (`FOR UPDATE`) taken by
 the store, and read units of work run as READ ONLY transactions.
+
+Durability of the SQLite file: SQLite folds the WAL back into the main file only once the WAL
+passes 1 000 pages (about 4 MiB), which a small service may never write, so the main file stayed
+an empty 4 KiB page while every row lived in the WAL. `checkpoint()` folds it back and empties
+it; the service runs it on a timer (`Checkpointer`) and at shutdown, so that `sweepd.db` alone
+holds the data. `quick_check()` refuses a corrupt file at start; `backup()` copies a live
+database with SQLite's online backup API. The files are created readable by their owner only
+(`secure_sqlite_file`); SQLite gives the WAL and shared-memory files the main file's mode.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, exc
@@ -25,11 +36,16 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+from sweepd import private
 from sweepd.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+# A checkpoint waits this long for readers to move to the newest snapshot, then gives up (and
+# tries again at the next tick) rather than hold up writers for the full busy timeout.
+CHECKPOINT_BUSY_MS = 2000
+SQLITE_SIDE_FILES = ("-wal", "-shm")
 _WRITE = "sweepd_write"  # execution option that makes the SQLite BEGIN an IMMEDIATE one
 
 
@@ -182,3 +198,144 @@ def _rollback_quietly(session: Session) -> None:
         session.rollback()
     except exc.SQLAlchemyError:
         log.debug("rollback after an error failed too", exc_info=True)
+
+
+# -- durability of the SQLite file ---------------------------------------------------------------
+
+
+def checkpoint(engine: Engine) -> tuple[int, int, int] | None:
+    """Copy the WAL into the main SQLite file and truncate it (`PRAGMA wal_checkpoint(TRUNCATE)`).
+
+    Runs on a raw pooled connection outside any transaction (a checkpoint inside one is refused).
+
+    Returns:
+        SQLite's (busy, WAL frames, frames checkpointed), or None when `engine` is not a SQLite
+        file. busy = 1 means a reader still used an old snapshot: the WAL was not emptied.
+
+    Raises:
+        Unavailable: the database could not be reached.
+    """
+    if not checkpoint_applies(engine):
+        return None
+    with translate_errors():
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
+                row = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+                cursor.close()
+        finally:
+            raw.close()
+    busy, frames, done = (int(v) for v in row)
+    if busy:
+        log.warning("checkpoint incomplete: a reader held an old snapshot (%d of %d frames)",
+                    done, frames)
+    return busy, frames, done
+
+
+class Checkpointer:
+    """Checkpoints a SQLite database every `period` seconds in a daemon thread, and once more
+    when stopped (the service's shutdown), so the WAL never holds more than one period of work.
+    Inert for PostgreSQL and in-memory SQLite.
+    """
+
+    def __init__(self, engine: Engine, period: float) -> None:
+        self._engine = engine
+        self._period = period
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if checkpoint_applies(self._engine):
+            self._thread = threading.Thread(target=self._run, name="sweepd-checkpoint",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the timer and checkpoint a last time."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(CHECKPOINT_BUSY_MS / 1000 + 5)
+            self._thread = None
+        self._checkpoint_quietly()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period):
+            self._checkpoint_quietly()
+
+    def _checkpoint_quietly(self) -> None:
+        try:
+            checkpoint(self._engine)
+        except Unavailable:
+            log.warning("checkpoint failed; retrying at the next period", exc_info=True)
+
+
+def checkpoint_applies(engine: Engine) -> bool:
+    return is_sqlite(engine) and sqlite_file(engine.url) is not None
+
+
+def quick_check(url: str | URL) -> None:
+    """Refuse a corrupt SQLite file before the service uses it (`PRAGMA quick_check`).
+
+    Raises:
+        Unavailable: the file is not a database, or quick_check reports damage.
+    """
+    path = sqlite_file(url)
+    if path is None or not Path(path).exists():
+        return
+    connection = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)
+    try:
+        rows = [r[0] for r in connection.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as err:
+        rows = [str(err)]
+    finally:
+        connection.close()
+    if rows != ["ok"]:
+        raise Unavailable(
+            f"the database {path} is damaged (PRAGMA quick_check: {'; '.join(rows[:5])}); "
+            "the service will not use it: restore it from a backup (`sweepd backup` makes one)")
+
+
+def backup(engine: Engine, target: Path) -> Path:
+    """Copy a live SQLite database to `target` with SQLite's online backup API.
+
+    The copy is consistent (one snapshot) while the service keeps running, is written next to
+    `target` first and renamed into place, and is readable by its owner only.
+
+    Raises:
+        ValueError: `engine` is not a SQLite file (PostgreSQL: use pg_dump).
+        FileExistsError: `target` exists (a backup never overwrites one).
+        Unavailable: the database could not be read.
+    """
+    if not checkpoint_applies(engine):
+        raise ValueError("online backup copies a SQLite file; back PostgreSQL up with pg_dump")
+    if target.exists():
+        raise FileExistsError(f"{target} exists; a backup does not overwrite a file")
+    partial = target.with_name(f".{target.name}.partial")
+    secure_sqlite_file(partial)
+    with translate_errors():
+        raw = engine.raw_connection()
+        try:
+            destination = sqlite3.connect(partial)
+            try:
+                raw.driver_connection.backup(destination)
+            finally:
+                destination.close()
+        finally:
+            raw.close()
+    partial.replace(target)
+    return target
+
+
+def secure_sqlite_file(path: Path) -> None:
+    """Create a SQLite file (if missing) and its side files readable by their owner only.
+
+    SQLite creates the WAL and shared-memory files with the main file's mode, so creating the
+    main file 0600 before SQLite does keeps all three private; wider modes are narrowed.
+    """
+    private.create_private(path)
+    for side in SQLITE_SIDE_FILES:
+        private.narrow(path.with_name(path.name + side))

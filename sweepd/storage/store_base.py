@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from sweepd.errors import InvalidSpec, NotFound
+from sweepd.errors import InvalidSpec, NotFound, Unavailable
 from sweepd.records import SweepRecord
 from sweepd.storage.convert import sweep_record
 from sweepd.storage.database import unit_of_work
@@ -38,6 +39,16 @@ def check_page(limit: int, offset: int) -> None:
         raise InvalidSpec(f"limit and offset must be non-negative (got {limit}, {offset})")
 
 
+@dataclass(frozen=True)
+class WriteOutcome:
+    """How the store's last write transaction ended: readiness reports a failed one (a full
+    disk fails every write while reads still answer)."""
+
+    ok: bool = True
+    error: str | None = None
+    at: datetime | None = None
+
+
 class StoreBase:
     """The engine and clock, and the lookups that every part of the store needs.
 
@@ -50,6 +61,7 @@ class StoreBase:
     def __init__(self, engine: Engine, *, clock: Clock = utcnow) -> None:
         self._engine = engine
         self._clock = clock
+        self.last_write = WriteOutcome()
 
     @property
     def engine(self) -> Engine:
@@ -70,8 +82,13 @@ class StoreBase:
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        with unit_of_work(self._engine, write=True) as session:
-            yield session
+        try:
+            with unit_of_work(self._engine, write=True) as session:
+                yield session
+        except Unavailable as err:
+            self.last_write = WriteOutcome(ok=False, error=err.detail, at=self._clock())
+            raise
+        self.last_write = WriteOutcome(ok=True, at=self._clock())
 
     # -- owner-scoped lookups ------------------------------------------------------------------
 
