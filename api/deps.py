@@ -7,10 +7,11 @@ user's sweep is simply not found (404, invariant 7).
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sweepd.errors import BadRequest, Unauthorized
@@ -18,8 +19,14 @@ from sweepd.records import UserRecord
 from sweepd.schemas import DEFAULT_PAGE_SIZE, MAX_IDEMPOTENCY_KEY, MAX_PAGE_SIZE
 from sweepd.settings import Settings
 from sweepd.storage.store import Store
+from sweepd.storage.store_auth import WebSessionRecord, hash_token
 
-TOKEN_COOKIE = "sweepd_token"
+SESSION_COOKIE = "sweepd_session"
+# Over HTTPS the cookie carries the `__Host-` prefix: the browser then only accepts it with
+# Secure, Path=/ and no Domain, so neither a plain-HTTP origin nor a sibling host can set it.
+SECURE_SESSION_COOKIE = "__Host-sweepd_session"
+CSRF_HEADER = "X-Sweepd-CSRF"
+WEB_API = "/web-api/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOKEN_CHARS = 512
 # Sweep ids are 32-bit (INTEGER) columns, trial ids 64-bit: larger values could only fail inside
@@ -41,57 +48,130 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def request_token(request: Request) -> str | None:
-    """The raw token of a request: `Authorization: Bearer <token>`, else the `sweepd_token` cookie.
-
-    A browser attaches the cookie to requests other sites make too, so a cookie-authenticated
-    request that changes something must come from the service's own pages: its `Origin`, when
-    the browser sends one, must be this host (cross-site request forgery).
+def bearer_token(request: Request) -> str | None:
+    """The raw token of `Authorization: Bearer <token>`, or None without the header.
 
     Raises:
-        Unauthorized: an Authorization header that is not a bearer token, or a cross-site
-            request that relies on the cookie.
+        Unauthorized: an Authorization header that is not a bearer token.
     """
     header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-        return token.strip()
-    cookie = request.cookies.get(TOKEN_COOKIE) or None
-    if cookie is not None and request.method not in SAFE_METHODS and _cross_site(request):
-        raise Unauthorized("a cross-site request cannot use the session cookie; send "
-                           "'Authorization: Bearer <token>'")
-    return cookie
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
 
 
-def _cross_site(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    return origin is not None and urlsplit(origin).netloc != request.headers.get("host")
+def is_https(request: Request, settings: Settings) -> bool:
+    return request.url.scheme == "https" or (settings.public_url or "").startswith("https:")
+
+
+def session_cookie_name(request: Request, settings: Settings) -> str:
+    return SECURE_SESSION_COOKIE if is_https(request, settings) else SESSION_COOKIE
+
+
+def cookie_values(request: Request, name: str) -> list[str]:
+    """Every value the Cookie header sends under `name` (a browser sends one per path/domain)."""
+    values = []
+    for part in request.headers.get("cookie", "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            values.append(value.strip().strip('"'))
+    return values
+
+
+def web_session(request: Request, store: Store, settings: Settings
+                ) -> tuple[UserRecord, WebSessionRecord] | None:
+    """The user and session of the request's session cookie, or None.
+
+    Two cookies of the name mean that another server on this host (cookies ignore ports) has
+    set one beside ours: the request then signs nobody in rather than guess which is ours.
+    """
+    values = cookie_values(request, session_cookie_name(request, settings))
+    if len(values) != 1 or not values[0] or len(values[0]) > MAX_TOKEN_CHARS:
+        return None
+    return store.authenticate_web_session(values[0])
+
+
+def check_same_origin(request: Request, settings: SettingsDep) -> None:
+    """Refuse a state-changing browser request sent from another origin (port included).
+
+    Raises:
+        HTTPException: 403 when neither Origin nor Referer names this service.
+    """
+    source = request.headers.get("origin") or request.headers.get("referer")
+    own = {request.headers.get("host", "").lower()}
+    if settings.public_url:
+        own.add(urlsplit(settings.public_url).netloc.lower())
+    if not source or urlsplit(source).netloc.lower() not in own:
+        raise HTTPException(403, "refused: this request did not come from the sweepd page "
+                                 "(Origin or Referer must name this service)")
+
+
+def holds_csrf(request: Request, record: WebSessionRecord) -> bool:
+    """Whether the request's `X-Sweepd-CSRF` header is the session's CSRF token.
+
+    The page keeps the token in its origin's storage, which no other port can read or write;
+    a session cookie tossed in from elsewhere therefore comes without it.
+    """
+    sent = request.headers.get(CSRF_HEADER, "")
+    return (bool(sent) and len(sent) <= MAX_TOKEN_CHARS
+            and hmac.compare_digest(hash_token(sent), record.csrf_hash))
+
+
+def check_csrf(request: Request, record: WebSessionRecord) -> None:
+    """Refuse a state-changing page request without the session's CSRF token.
+
+    Raises:
+        HTTPException: 403 without the `X-Sweepd-CSRF` header of this session.
+    """
+    if not holds_csrf(request, record):
+        raise HTTPException(403, "refused: the page's CSRF token is missing or not this "
+                                 "session's (sign in again)")
 
 
 # Declares the bearer scheme in the OpenAPI document (an Authorize button in /docs and a scheme
-# generated clients use); the token itself is read by `request_token`, which also knows the
-# web page's cookie.
+# generated clients use); the token itself is read by `bearer_token`.
 BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="An API token: `Authorization: Bearer swd_…` "
                                 "(`sweepd token show` prints the local one).")
 
 
-def current_user(request: Request, store: StoreDep,
+def current_user(request: Request, store: StoreDep, settings: SettingsDep,
                  _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
                  ) -> UserRecord:
-    """Dependency: the user the request's token belongs to.
+    """Dependency: the user the request's credential belongs to.
+
+    The API (`/api/v1`) takes only the bearer header, which a browser never attaches by
+    itself, so no other site can make a browser act through it. The page's own routes
+    (`/web-api/`) also take the session cookie; those that change something then need this
+    origin and the session's CSRF token as well.
 
     Raises:
-        Unauthorized: no token, or one that is unknown or revoked.
+        Unauthorized: no credential, or one that is unknown, revoked or expired.
+        HTTPException: 403 for a cookie request that fails the origin or CSRF check.
     """
-    raw = request_token(request)
+    raw = bearer_token(request)
+    if raw is None and request.scope["path"].startswith(WEB_API):
+        return _cookie_user(request, store, settings)
     if raw is None:
-        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>'")
+        raise Unauthorized("authentication required: send 'Authorization: Bearer <token>' "
+                           "(the API takes no cookie)")
     user = store.authenticate(raw) if len(raw) <= MAX_TOKEN_CHARS else None
     if user is None:
         raise Unauthorized("invalid or revoked token")
+    return user
+
+
+def _cookie_user(request: Request, store: Store, settings: Settings) -> UserRecord:
+    found = web_session(request, store, settings)
+    if found is None:
+        raise Unauthorized("sign in to the web page, or send 'Authorization: Bearer <token>'")
+    user, record = found
+    if request.method not in SAFE_METHODS:
+        check_same_origin(request, settings)
+        check_csrf(request, record)
     return user
 
 

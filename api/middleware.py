@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request context (id, access log, last-resort 500) and the body cap.
+"""Pure ASGI middleware: request context (id, access log, last-resort 500), trusted hosts, and
+the body cap.
 
 Both are plain ASGI callables rather than `BaseHTTPMiddleware`, which buffers nothing here but
 would run the app in another task and break streaming responses' disconnect handling.
@@ -11,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -123,6 +125,48 @@ class BodyLimitMiddleware:
 
     def _detail(self) -> str:
         return f"the request body is larger than the limit of {self.max_bytes} bytes"
+
+
+class TrustedHostMiddleware:
+    """Answers only requests whose `Host` names this service; others get a 400 problem.
+
+    A web page on any domain can point that domain at 127.0.0.1 (DNS rebinding) and then read
+    a loopback service as its own origin; such requests carry the attacker's name in `Host`.
+    Starlette's middleware of the same name answers plain text; this one problem details.
+
+    Args:
+        app: the ASGI app.
+        hosts: allowed host names (lower case, no port); `*.example.org` allows subdomains,
+            `*` anything.
+    """
+
+    def __init__(self, app: ASGIApp, hosts: list[str]) -> None:
+        self.app = app
+        self.any = "*" in hosts
+        self.exact = frozenset(h for h in hosts if not h.startswith("*"))
+        self.suffixes = tuple(h[1:] for h in hosts if h.startswith("*."))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self.any:
+            await self.app(scope, receive, send)
+            return
+        name = _host_name(_header(scope, b"host"))
+        if name is None or not (name in self.exact or name.endswith(self.suffixes)):
+            await problem(400, "Bad request", "this service does not answer to that Host "
+                          "name (see SWEEPD_TRUSTED_HOSTS)", instance=scope["path"],
+                          kind="untrusted-host")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _host_name(raw: bytes | None) -> str | None:
+    """The name of a Host header without its port (`[::1]:8642` → `::1`), or None if invalid."""
+    if not raw:
+        return None
+    try:
+        return urlsplit("//" + raw.decode("ascii")).hostname
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -155,17 +155,56 @@ def token_list(user: Annotated[str, typer.Option(help="User name.")] = "admin") 
         table.add_row(str(t.id), t.name, t.prefix + "…", f"{t.created_at:%Y-%m-%d %H:%M}",
                       f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "")
     console.print(table)
+    sessions = Table("session", "token", "started", "last used", "expires", "revoked",
+                     title="web sessions (revoke with --session)")
+    for w in store.list_web_sessions(found.id):
+        sessions.add_row(str(w.id), str(w.token_id), f"{w.created_at:%Y-%m-%d %H:%M}",
+                         f"{w.last_used_at:%Y-%m-%d %H:%M}" if w.last_used_at else "",
+                         f"{w.expires_at:%Y-%m-%d %H:%M}",
+                         f"{w.revoked_at:%Y-%m-%d %H:%M}" if w.revoked_at else "")
+    console.print(sessions)
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int) -> None:
-    """Revoke a token by id."""
+def token_revoke(token_id: int, session: Annotated[bool, typer.Option(
+        "--session", help="The id is a web session's (`token list`), not a token's.")] = False,
+                 ) -> None:
+    """Revoke a token by id (its web sessions end with it), or one web session."""
     need_server("token revoke")
     from sweepd.bootstrap import open_service_store
     from sweepd.settings import load_settings
 
-    open_service_store(load_settings()).revoke_token(token_id)
+    store = open_service_store(load_settings())
+    if session:
+        store.revoke_web_session(token_id)
+        console.print(f"web session {token_id} revoked")
+        return
+    store.revoke_token(token_id)
     console.print(f"token {token_id} revoked")
+
+
+@app.command("open")
+def open_cmd(sweep_id: Annotated[Optional[int], typer.Argument(
+        help="Open this sweep's page (default: the list).")] = None,
+             print_only: Annotated[bool, typer.Option(
+                 "--print", help="Print the link instead of opening a browser.")] = False,
+             url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Open the web page signed in: a link that works once, for a short time.
+
+    The link is asked for with the token (the saved local one by default), so only someone
+    who can read the token file, or holds a token, can sign a browser in this way.
+    """
+    import webbrowser
+    from urllib.parse import quote
+
+    with _client(url, token) as client:
+        link = client.signin_link()
+    if sweep_id is not None:
+        link += "&next=" + quote(f"/sweeps/{sweep_id}", safe="")
+    if print_only or not webbrowser.open(link):
+        typer.echo(link)
+    else:
+        console.print("opened the web page in your browser (the link works once)")
 
 
 # -- sweeps ---------------------------------------------------------------------------------

@@ -4,31 +4,37 @@
     GET  /web-api/sweeps/{id}/comparison   the comparison and its verdict, heat maps
     GET  /web-api/sweeps/{id}/units        hidden units of every trial, raw and canonical
     GET  /web-api/sweeps/{id}/boundary     ?trial=..(1-6): decision boundaries (2-D datasets)
-    POST /web-api/sweeps/{id}/cancel       the cancel button (same origin only)
-    POST /web-api/sweeps/{id}/trials/{tid}/replay   the replay button (same origin only)
+    POST /web-api/sweeps/{id}/cancel       the cancel button
+    POST /web-api/sweeps/{id}/trials/{tid}/replay   the replay button
+    GET  /web-api/sweeps/{id}/trials/{tid}           \
+    GET  /web-api/sweeps/{id}/trials/{tid}/weights    the API's own handlers, for the page's
+    GET  /web-api/sweeps/{id}/events                 / cookie (the API takes bearer tokens only)
 
-Authenticated like the JSON API (cookie or bearer token: 401 without), scoped to the caller
-(another user's sweep is a 404). Not part of the public API: its shapes follow the page.
+Authenticated by the session cookie or a bearer token (401 without); a cookie request that
+changes something also needs this origin and the session's CSRF token (403 otherwise; see
+`sweepd_api.deps.current_user`). Scoped to the caller (another user's sweep is a 404). Not part
+of the public API: its shapes follow the page.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 from sweepd.errors import Unavailable
 from sweepd_api.convert import sweep_public
 from sweepd_api.deps import CurrentUser, StoreDep, SweepId, TrialId
+from sweepd_api.routers import events, trials
 from sweepd_api.web import views
-from sweepd_api.web.auth import check_same_origin
 
 router = APIRouter(prefix="/web-api/sweeps", include_in_schema=False)
 
 NO_STORE = {"Cache-Control": "no-store"}
-SameOriginCheck = Annotated[None, Depends(check_same_origin)]
 TrialIds = Annotated[list[int], Query(alias="trial", max_length=views.MAX_BOUNDARY_TRIALS,
                                       description="Trial ids of this sweep.")]
 
@@ -66,20 +72,32 @@ def sweep_boundary(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
 
 
 @router.post("/{sweep_id}/cancel")
-def cancel_sweep(sweep_id: SweepId, user: CurrentUser, _origin: SameOriginCheck,
-                 store: StoreDep) -> Response:
+def cancel_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Response:
     return reply(sweep_public(store.cancel_sweep(user.id, sweep_id)).model_dump(mode="json"))
 
 
 @router.post("/{sweep_id}/trials/{trial_id}/replay")
 def replay_trial(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser,
-                 _origin: SameOriginCheck, store: StoreDep, request: Request) -> Response:
+                 store: StoreDep, request: Request) -> Response:
     """Train the trial again and say whether the weights match (needs the executor)."""
     store.get_trial(user.id, sweep_id, trial_id)  # another user's trial: 404 before all else
     replay = request.app.state.replay
     if replay is None:
         raise Unavailable("replay needs the service's executor, which this process lacks")
     return reply(finite(replay(user.id, sweep_id, trial_id)))
+
+
+def _serve_here(source: APIRouter, endpoint: Callable[..., Any], path: str) -> None:
+    """Serve an API route's own handler at `path` too, as the API declares it."""
+    route = next(r for r in source.routes if isinstance(r, APIRoute) and r.endpoint is endpoint)
+    router.add_api_route(path, endpoint, methods=list(route.methods),
+                         response_class=route.response_class,
+                         response_model=route.response_model)
+
+
+_serve_here(trials.router, trials.get_trial, "/{sweep_id}/trials/{trial_id}")
+_serve_here(trials.router, trials.download_weights, "/{sweep_id}/trials/{trial_id}/weights")
+_serve_here(events.router, events.sweep_events, "/{sweep_id}/events")
 
 
 def finite(value: Any) -> Any:

@@ -101,6 +101,29 @@ class SqlApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
 
+class SqlWebSession(Base):
+    """A web page session, or a one-time sign-in link not yet used (`kind`).
+
+    The browser's cookie holds a random session id, never an API token; only its sha256 is
+    stored, as for tokens. A session belongs to the token it was started with: revoking that
+    token ends it too. `csrf_hash` is the sha256 of the page's per-session CSRF token.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"),
+                                          index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "link" until used, then "session"
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class SqlSweep(Base):
     __tablename__ = "sweeps"
     __table_args__ = (UniqueConstraint("owner_id", "idempotency_key"),)

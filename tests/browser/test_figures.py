@@ -7,7 +7,7 @@ triangles, the cost band ignoring diverged points, the boundary grid.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -193,8 +193,9 @@ def test_pages_of_a_grid_sweep_on_iris_render(tmp_path):
     from sweepd_api import create_app
 
     store, sweep, token = iris_grid_site(tmp_path)
+    _, session = store.start_web_session(token, lifetime=timedelta(hours=1))
     client = TestClient(create_app(Settings(data_dir=tmp_path), store),
-                        cookies={"sweepd_token": token})
+                        base_url="http://127.0.0.1", cookies={"sweepd_session": session.secret})
     page = client.get(f"/sweeps/{sweep.id}")
     assert page.status_code == 200 and "Decision boundaries" not in page.text
     assert "4 inputs → 3 tanh → 3 softmax output" in page.text

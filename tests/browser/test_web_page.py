@@ -10,8 +10,12 @@ error and no request that left this machine (`assert_clean`).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -65,7 +69,7 @@ def test_signin_with_wrong_token_is_refused(site, browser):
     sign_in(browser, "swd_this-is-not-a-token")
     error = wait_until(lambda: browser.find_elements(By.ID, "signin-error"), what="the error")
     assert "not valid" in error[0].text
-    assert browser.get_cookie("sweepd_token") is None
+    assert browser.get_cookie("sweepd_session") is None
     screenshot(browser, "signin-refused")
     assert_clean_except_refusal(browser)
 
@@ -80,8 +84,10 @@ def test_signin_with_token_shows_sweeps_list(site, browser):
     browser.get(f"{site.url}/signin")
     sign_in(browser, site.server.token)
     wait_until(lambda: browser.current_url.rstrip("/") == site.url, what="the sweeps list")
-    cookie = browser.get_cookie("sweepd_token")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    cookie = browser.get_cookie("sweepd_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert cookie["value"].startswith("sws_") and site.server.token not in cookie["value"]
+    assert browser.execute_script("return localStorage.getItem('sweepd-csrf')")
     rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-sweep-id]")
     assert {r.get_attribute("data-sweep-id") for r in rows} == {
         str(i) for i in (site.finished_id, site.running_id, site.study_id, site.grid_id)}
@@ -417,3 +423,61 @@ def test_cancel_button_cancels_running_sweep(site, browser):
         what="the bar to show every trial cancelled")
     screenshot(browser, "sweeps-cancelled")
     assert_clean(browser)
+
+
+def test_docs_page_draws_the_api_offline(site, browser):
+    """Swagger UI from the vendored files, under the pages' CSP: no CDN, no CSP violation."""
+    browser.get(f"{site.url}/docs")
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, ".opblock"),
+               what="the API's operations")
+    text = browser.find_element(By.ID, "swagger-ui").text
+    assert "/api/v1/sweeps" in text and "/api/v1/signin-links" in text
+    urls = requested_urls(browser)
+    assert any("/static/swagger-ui-bundle.js" in u for u in urls)
+    assert foreign(urls) == [] and console_errors(browser) == []
+    screenshot(browser, "docs")
+
+
+def test_sweepd_open_signs_the_browser_in_with_one_click(site, browser):
+    sweepd = Path(sys.executable).with_name("sweepd")
+    env = {**os.environ, "SWEEPD_URL": site.url, "SWEEPD_TOKEN": site.server.token}
+    done = subprocess.run([str(sweepd), "open", str(site.finished_id), "--print"], env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    link = done.stdout.strip()
+    assert link.startswith(f"{site.url}/signin/local?code=swl_")
+    before = browser.get_cookie("sweepd_session")["value"]
+    browser.get(link)
+    button = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "#signin-link-form button"),
+                        what="the sign-in question")
+    assert "Sign in as admin" in button[0].text
+    button[0].click()
+    target = f"{site.url}/sweeps/{site.finished_id}"
+    wait_until(lambda: browser.current_url == target, what="the sweep page")
+    wait_ready(browser)
+    assert browser.get_cookie("sweepd_session")["value"] != before  # a new session
+    assert_clean(browser)
+    browser.get(link)  # the link worked once
+    wait_until(lambda: browser.find_elements(By.ID, "signin-error"), what="the refusal")
+    assert "not valid any more" in browser.find_element(By.ID, "signin-error").text
+    console_errors(browser)  # the refusal's own 403
+
+
+def test_session_cookie_tossed_from_another_port_is_ended(site, browser):
+    """Login CSRF: another server on this host sets its own session's cookie in this browser.
+    The page finds the session without its CSRF token, ends it and asks to sign in again."""
+    with httpx.Client(base_url=site.url, timeout=30) as http:
+        signin = http.post("/signin", data={"token": site.server.token},
+                           headers={"Origin": site.url})
+        tossed = signin.cookies["sweepd_session"]
+        browser.get(f"{site.url}/")
+        wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "tr[data-sweep-id]"),
+                   what="the sweeps list")
+        browser.delete_cookie("sweepd_session")
+        browser.add_cookie({"name": "sweepd_session", "value": tossed, "path": "/"})
+        browser.get(f"{site.url}/")
+        wait_until(lambda: "/signin?foreign=true" in browser.current_url,
+                   what="the page to end the tossed session")
+        assert "ended" in browser.find_element(By.ID, "signin-error").text
+    with httpx.Client(base_url=site.url, timeout=30, cookies={"sweepd_session": tossed}) as http:
+        assert http.get("/").status_code == 303  # the tossed session is over for good
+    assert foreign_requests(browser) == []

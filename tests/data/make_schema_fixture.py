@@ -6,6 +6,7 @@ the file: `test_schema_upgrades.py` then upgrades every stored revision to the h
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,9 @@ def main() -> Path:
     target.unlink(missing_ok=True)
     store = open_store(f"sqlite:///{target}", auto_migrate=True)
     user = store.create_user("fixture")
-    store.create_token(user.id, "fixture")
+    _, raw_token = store.create_token(user.id, "fixture")
+    # A web session that outlives the fixture (0003): the upgrade must keep it.
+    store.start_web_session(raw_token, lifetime=timedelta(days=365 * 100))
     spec = SweepSpec.model_validate({
         "name": "schema fixture", "dataset": {"name": "xor"}, "seeds": {"count": 2},
         "initializers": ["glorot_uniform", "zeros"], "training": {"steps": 10}})

@@ -31,7 +31,8 @@ from sweepd.storage.schema import (
     verify_schema,
 )
 
-TABLES = {"users", "api_tokens", "sweeps", "trials", "results", "dispatcher_leases"}
+TABLES = {"users", "api_tokens", "web_sessions", "sweeps", "trials", "results",
+          "dispatcher_leases"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -46,4 +46,6 @@ def test_upgrade_stored_schema_to_head_keeps_data(stored: Path, tmp_path: Path):
         assert tail is None  # results from before 0002 have no tail; the comparison falls back
     else:
         assert tail is not None and tail.oscillating and tail.test_accuracy == 0.7
+    sessions = store.list_web_sessions(user.id)
+    assert len(sessions) == (0 if stored.stem < "0003" else 1)  # web sessions came with 0003
     store.dispose()

@@ -30,7 +30,8 @@ def _app_and_token(tmp_dir: str):
     store = open_store(f"sqlite:///{tmp_dir}/fuzz.db", auto_migrate=True)
     user = store.create_user("fuzzer")
     _, token = store.create_token(user.id, "fuzz")
-    return create_app(load_settings(data_dir=tmp_dir), store), token
+    # Schemathesis calls the app as `Host: testserver`, which the default trusted hosts refuse.
+    return create_app(load_settings(data_dir=tmp_dir, trusted_hosts="testserver"), store), token
 
 
 _TMP = __import__("tempfile").mkdtemp(prefix="sweepd-fuzz-")

@@ -27,9 +27,18 @@ const sweepd = (() => {
     }
   }
 
+  /* The session's CSRF token, kept by signin.js in this origin's storage (see api/web/auth.py). */
+  function csrfToken() {
+    try {
+      return localStorage.getItem("sweepd-csrf") || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
   async function request(url, options) {
     const response = await fetch(url, Object.assign({
-      credentials: "same-origin", headers: { Accept: "application/json" },
+      credentials: "same-origin", headers: { Accept: "application/json", "X-Sweepd-CSRF": csrfToken() },
     }, options || {}));
     if (response.status === 401) {
       signInAgain();
@@ -189,7 +198,22 @@ const sweepd = (() => {
     document.body.dataset.ready = "true";
   }
 
+  /* A session this page did not start (its cookie was set by another server on this host, which
+     cookies do not tell apart from this one) is ended at once: the visitor signs in again. */
+  async function checkSession() {
+    try {
+      const session = await getJSON("/web-api/session");
+      if (!session.signed_in || session.bound) return;
+      await fetch("/signout", { method: "POST", credentials: "same-origin", redirect: "manual" });
+      const next = location.pathname + location.search;
+      location.replace("/signin?foreign=true&next=" + encodeURIComponent(next));
+    } catch (_) {
+      // Offline or restarting: the page's own requests will say so.
+    }
+  }
+
   localTimes();
+  checkSession();
   return { markReady, markFirstScreen, STATES, FINAL, color, el, fmt, fmtDuration, getJSON, postJSON, renderProgress,
     tickDurations, wireCancelButtons, follow, message, localTimes };
 })();

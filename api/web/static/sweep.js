@@ -37,7 +37,7 @@
   if (accuracyKey === "test_accuracy") columns.splice(5, 0, ["train_accuracy", "train accuracy"]);
   const trialTable = tables.trialTable({ box: $("trials-table"), pager: $("trials-pager"),
     groupFilter: $("filter-group"), stateFilter: $("filter-state"), columns, colorOf, trialUrl,
-    weightsUrl: (tid) => `/api/v1/sweeps/${id}/trials/${tid}/weights` });
+    weightsUrl: (tid) => `/web-api/sweeps/${id}/trials/${tid}/weights` });
 
   /* A settled request's value, or show why it failed in each of `boxes` and return null. */
   function settled(result, what, boxes) {
@@ -205,7 +205,7 @@
   sweepd.wireCancelButtons();
   setInterval(sweepd.tickDurations, 1000);
   if (!sweepd.FINAL.has(root.dataset.state)) {
-    sweepd.follow(`/api/v1/sweeps/${id}/events`, {
+    sweepd.follow(`/web-api/sweeps/${id}/events`, {
       progress: (p) => sweepd.renderProgress(id, p),
       trial: scheduleRefresh,
       end: (p) => { sweepd.renderProgress(id, p); refresh(); },

@@ -12,7 +12,7 @@
     const div = $("plot-curve");
     if (!div) return;
     try {
-      const trial = await sweepd.getJSON(`/api/v1/sweeps/${sweepId}/trials/${trialId}`);
+      const trial = await sweepd.getJSON(`/web-api/sweeps/${sweepId}/trials/${trialId}`);
       const curve = trial.result ? trial.result.curve : [];
       if (!curve.length) return sweepd.message(div, "No cost curve was stored.");
       await plots.curve(div, curve, Number(root.dataset.curveEvery));

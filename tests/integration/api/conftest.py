@@ -97,8 +97,10 @@ def counts(db_url: str) -> Callable[[], dict[str, int]]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # TestClient sends `Host: testserver`, which the default trusted hosts (loopback) refuse.
     return Settings(data_dir=tmp_path, max_trials_per_sweep=1000,
-                    max_trials_in_flight_per_user=5000, max_body_bytes=1 << 20)
+                    max_trials_in_flight_per_user=5000, max_body_bytes=1 << 20,
+                    trusted_hosts="testserver,127.0.0.1,localhost")
 
 
 @pytest.fixture

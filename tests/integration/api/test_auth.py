@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 
 from tests.integration.api.api_support import database_text, finish_trials, open_client, small_spec
@@ -50,21 +53,18 @@ def test_submit_sweep_unauthenticated_is_401_before_reading_body(anonymous, coun
     assert counts() == before
 
 
-def test_request_with_token_cookie_is_authenticated(anonymous, alice):
-    anonymous.cookies.set("sweepd_token", alice.token)
-    response = anonymous.post(SWEEPS, json=small_spec())
-    assert response.status_code == 201
-    assert anonymous.get(SWEEPS).json()["total"] == 1
-
-
-def test_submit_sweep_cross_site_with_cookie_is_401(anonymous, alice, counts):
-    anonymous.cookies.set("sweepd_token", alice.token)
+def test_api_takes_no_cookie_neither_token_nor_session(anonymous, alice, store, counts):
+    """Issue 14, item 10: a browser attaches cookies by itself, so the API never reads one."""
+    _, session = store.start_web_session(alice.token, lifetime=timedelta(hours=1))
     before = counts()
-    response = anonymous.post(SWEEPS, json=small_spec(), headers={"Origin": "https://evil.test"})
-    assert_unauthorized(response)
+    for name, value in (("sweepd_token", alice.token), ("sweepd_session", session.secret)):
+        anonymous.cookies.clear()
+        anonymous.cookies.set(name, value)
+        assert_unauthorized(anonymous.get(SWEEPS))
+        assert_unauthorized(anonymous.post(SWEEPS, json=small_spec(),
+                                           headers={"Origin": "http://testserver"}))
+        assert_unauthorized(anonymous.post(SWEEPS, content=json.dumps(small_spec())))
     assert counts() == before
-    same_site = anonymous.post(SWEEPS, json=small_spec(), headers={"Origin": "http://testserver"})
-    assert same_site.status_code == 201
 
 
 def test_list_sweeps_shows_only_own(client, bob_client):
