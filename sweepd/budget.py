@@ -111,12 +111,20 @@ def trial_cost(dataset: DatasetSpec, model: ModelSpec, training: TrainingSpec,
 
 
 def sweep_cost(spec: SweepSpec) -> SweepCost:
-    """Estimate each grid point's trials (they differ only by seed and initializer) and add up."""
+    """Estimate each grid point's trials (they differ only by seed and initializer) and add up;
+    with a search, charge every trial as the costliest corner of its space."""
     per_point = spec.n_seeds * len(spec.initializers)
     values = [trial_cost(dataset, model, training, spec.store)
               for dataset, model, training in spec.grid_sections()]
-    return SweepCost(trials=spec.n_trials, flops=sum(c.flops for c in values) * per_point,
-                     stored_bytes=sum(c.stored_bytes for c in values) * per_point,
+    if spec.search is not None:
+        # The points are not known yet: every trial is charged as the costliest of the
+        # choices and range ends (cost grows with steps, samples and widths, not in between).
+        flops = max(c.flops for c in values) * spec.n_trials
+        stored = max(c.stored_bytes for c in values) * spec.n_trials
+    else:
+        flops = sum(c.flops for c in values) * per_point
+        stored = sum(c.stored_bytes for c in values) * per_point
+    return SweepCost(trials=spec.n_trials, flops=flops, stored_bytes=stored,
                      most_flops=max(values, key=lambda c: c.flops),
                      most_memory=max(values, key=lambda c: c.memory_bytes))
 

@@ -109,6 +109,8 @@ def verdict_lines(model: Comparison) -> str:
     if verdict is None:
         return summary_text(model)
     lines = ["[yellow]Partial: some trials are still running.[/]"] if verdict.partial else []
+    if verdict.best_point is not None:
+        lines.append(f"[bold]Which setting?[/] {verdict.best_point.sentence}")
     for point in verdict.points:
         where = point_name(point.params)
         if where:

@@ -24,98 +24,9 @@ import math
 import statistics
 import warnings
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-Sampler = Literal["random", "tpe", "cmaes", "qmc"]
-Statistic = Literal["iqm", "mean", "median"]
-MAX_POINTS = 1_000
-MAX_IN_FLIGHT = 64
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
-                              use_attribute_docstrings=True)
-
-
-class Range(_Strict):
-    """An interval, searched uniformly (or on a log scale); integer for integer fields."""
-
-    low: float | int
-    """Smallest value."""
-    high: float | int
-    """Largest value; greater than `low`."""
-    log: bool = False
-    """Search log(value) uniformly; needs `low` > 0."""
-    integer: bool = False
-    """Whole numbers only (set for integer fields such as `training.steps`)."""
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Range:
-        if not (math.isfinite(self.low) and math.isfinite(self.high)):
-            raise ValueError("low and high must be finite")
-        if self.low >= self.high:
-            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"a log range needs low > 0 (got {self.low:g})")
-        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
-            raise ValueError("an integer range needs whole-number low and high")
-        return self
-
-
-class Choices(_Strict):
-    """A finite set of values, e.g. architectures: `{"choices": [[4], [8], [16, 16]]}`."""
-
-    choices: Annotated[list[Any], Field(min_length=2, max_length=1000)]
-    """The values; at least two, all distinct."""
-
-    @model_validator(mode="after")
-    def _distinct(self) -> Choices:
-        keys = [repr(c) for c in self.choices]
-        if len(set(keys)) != len(keys):
-            raise ValueError("choices must be distinct")
-        return self
-
-
-Dimension = Range | Choices
-
-
-class Objective(_Strict):
-    """What a point is worth: a statistic of one metric over the point's runs."""
-
-    metric: Literal["test_accuracy_tail", "test_accuracy", "train_accuracy", "train_cost_tail",
-                    "test_cost"] = "test_accuracy_tail"
-    """The metric of each run (the tail-averaged test accuracy, as the verdict ranks)."""
-    direction: Literal["maximize", "minimize"] = "maximize"
-    """Whether larger values are better."""
-    statistic: Statistic = "iqm"
-    """How a point's runs become one number: interquartile mean, mean or median."""
-
-
-class SearchSpec(_Strict):
-    """A search beside (or instead of) the grid: `points` points sampled from `space`."""
-
-    sampler: Sampler = "tpe"
-    """random, tpe (Optuna's TPE), cmaes (numeric spaces only) or qmc (scrambled Sobol)."""
-    points: Annotated[int, Field(ge=1, le=MAX_POINTS)]
-    """Points to evaluate in all."""
-    space: Annotated[dict[str, Dimension], Field(min_length=1, max_length=16)]
-    """Spec path → its range or choices, e.g. {"training.learning_rate": {"low": 0.001,
-    "high": 3, "log": true}}."""
-    objective: Objective = Field(default_factory=Objective)
-    """What is optimised."""
-    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
-    """Seeds the samplers: the same seed gives the same sequence of points."""
-    in_flight: Annotated[int, Field(ge=1, le=MAX_IN_FLIGHT)] = 4
-    """Points trained at once; point k is sampled from the results of the points before
-    k − in_flight."""
-
-    @model_validator(mode="after")
-    def _sampler_fits_space(self) -> SearchSpec:
-        if self.sampler == "cmaes" and any(isinstance(d, Choices) for d in self.space.values()):
-            raise ValueError("cmaes searches numeric ranges only; use tpe or random for choices")
-        return self
+from sweepd.search_spec import Choices, Dimension, Objective, Range, SearchSpec
 
 
 def point_value(values: Sequence[float | None], objective: Objective) -> float | None:
@@ -153,8 +64,14 @@ def ready(k: int, finished: Sequence[bool], in_flight: int) -> bool:
     return all(finished[:max(0, k - in_flight)])
 
 
+def initial_points(search: SearchSpec) -> list[dict[str, Any]]:
+    """The points a search starts with: the first `in_flight`, which see no results."""
+    return [propose(search, k, []) for k in range(min(search.in_flight, search.points))]
+
+
 def propose(search: SearchSpec, k: int,
-            history: Sequence[tuple[dict[str, Any], float | None]]) -> dict[str, Any]:
+            history: Sequence[tuple[dict[str, Any], float | None]], *,
+            attempt: int = 0) -> dict[str, Any]:
     """Point k of the search, from the results of the points before k − in_flight.
 
     Args:
@@ -162,18 +79,19 @@ def propose(search: SearchSpec, k: int,
         k: the point's index (0-based).
         history: (params, value) of points 0 … k − 1 in index order; a value of None is a
             point all of whose runs failed (told to the sampler as failed).
+        attempt: asks again with another seed (the driver's way out of a repeated point).
 
     Returns:
         The point's params, by spec path.
     """
     if search.sampler == "qmc":
-        return _sobol_point(search, k)
+        return _sobol_point(search, k + attempt * search.points)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = {path: _distribution(dim) for path, dim in search.space.items()}
     study = optuna.create_study(direction=search.objective.direction,
-                                sampler=_sampler(search, _seed(search.seed, k)))
+                                sampler=_sampler(search, _seed(search.seed, k, attempt)))
     for params, value in visible_history(k, history, search.in_flight):
         study.add_trial(optuna.trial.create_trial(
             params={p: _encode(search.space[p], params[p]) for p in search.space},
@@ -184,8 +102,9 @@ def propose(search: SearchSpec, k: int,
     return {p: _decode(search.space[p], trial.params[p]) for p in search.space}
 
 
-def _seed(seed: int, k: int) -> int:
-    digest = hashlib.sha256(f"sweepd-search:{seed}:{k}".encode()).digest()
+def _seed(seed: int, k: int, attempt: int = 0) -> int:
+    salt = f":{attempt}" if attempt else ""  # attempt 0 keeps the seeds of the first points
+    digest = hashlib.sha256(f"sweepd-search:{seed}:{k}{salt}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
 
 

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from sweepd import batching
+from sweepd.search_spec import Choices, SearchSpec
 from sweepd.spec_base import _Strict
 from sweepd.spec_initializers import (  # noqa: F401  (re-exported: they are part of the spec)
     INITIALIZER_NAMES,
@@ -233,6 +234,7 @@ class StoreSpec(_Strict):
 
 
 GridValue = Union[bool, int, float, str, list[int]]
+MAX_CHECKED_POINTS = 100_000  # grid points × search corners checked at submission
 GRID_SECTIONS = {"dataset": DatasetSpec, "model": ModelSpec, "training": TrainingSpec}
 MAX_GRID_VALUES = 1_000
 
@@ -295,6 +297,9 @@ class SweepSpec(_Strict):
             "Extra axes: up to 8 fields written section.field (e.g. training.learning_rate), "
             "each with 1 to 1000 distinct values; every combination is a grid point."))
     )
+    search: SearchSpec | None = Field(None, description=(
+        "A hyperparameter search beside (or instead of) the grid: `points` points sampled from "
+        "`space` (random, tpe, cmaes or qmc), each trained over every seed × initializer."))
     store: StoreSpec = Field(default_factory=StoreSpec, description="What each trial keeps.")
     max_attempts: int = Field(3, ge=1, le=20, description=(
         "Tries per trial before it is marked failed, in [1, 20]."))
@@ -338,14 +343,53 @@ class SweepSpec(_Strict):
     def _grid_points_and_size(self, info: ValidationInfo) -> SweepSpec:
         for path, values in self.grid.items():
             _check_axis(getattr(self, path.partition(".")[0]), path, values)
+        if self.search is not None:
+            object.__setattr__(self, "search", self._checked_search(self.search))
         limit = (info.context or {}).get("max_trials", MAX_TRIALS_DEFAULT)
         if self.n_trials > limit:
             raise ValueError(
                 f"this sweep expands to {self.n_trials} trials "
                 f"({self.n_seeds} seeds × {len(self.initializers)} initializers × "
-                f"{self.n_grid_points} grid points), over the limit of {limit}"
+                f"{self.n_grid_points} grid points"
+                + (f" × {self.search.points} search points" if self.search else "")
+                + f"), over the limit of {limit}"
             )
         return self
+
+    def _checked_search(self, search: SearchSpec) -> SearchSpec:
+        """Every path of the space is a searchable field outside the grid; every choice and
+        both ends of every range are valid values of it; integer fields get integer ranges."""
+        space = {}
+        for path, dim in search.space.items():
+            section, _, field = path.partition(".")
+            model = GRID_SECTIONS.get(section)
+            if model is None or field not in model.model_fields or "." in field:
+                raise ValueError(f"search: unknown field {path!r}; fields are those of the grid "
+                                 "(section.field, e.g. training.learning_rate)")
+            if path in self.grid:
+                raise ValueError(f"search: {path!r} is also a grid axis; give it in one place")
+            base = getattr(self, section)
+            if isinstance(dim, Choices):
+                _check_axis(base, path, list(dim.choices), kind="search choices")
+            else:
+                if not isinstance(getattr(base, field), (int, float)) or isinstance(
+                        getattr(base, field), bool):
+                    raise ValueError(f"search: {path!r} cannot be searched over a range (it is "
+                                     "not a number here); give it choices instead")
+                integer = _integer_field(base, field)
+                if integer and not (float(dim.low).is_integer() and float(dim.high).is_integer()):
+                    raise ValueError(f"search: {path!r} takes whole numbers; low and high must be "
+                                     "whole numbers")
+                ends = [int(dim.low), int(dim.high)] if integer else [dim.low, dim.high]
+                _check_axis(base, path, ends, kind="search range")
+                dim = dim.model_copy(update={"integer": integer})
+            space[path] = dim
+        corners = math.prod(len(d.choices) if isinstance(d, Choices) else 2 for d in space.values())
+        if corners * self.n_grid_points > MAX_CHECKED_POINTS:
+            raise ValueError(f"search: {corners} combinations of choices and range ends × "
+                             f"{self.n_grid_points} grid points are more than the "
+                             f"{MAX_CHECKED_POINTS} sweepd checks at submission")
+        return search.model_copy(update={"space": space})
 
     # -- size -----------------------------------------------------------------------------
 
@@ -363,7 +407,9 @@ class SweepSpec(_Strict):
 
     @property
     def n_trials(self) -> int:
-        return self.n_seeds * len(self.initializers) * self.n_grid_points
+        """Trials in the whole sweep, the search's points not yet sampled included."""
+        points = self.search.points if self.search is not None else 1
+        return self.n_seeds * len(self.initializers) * self.n_grid_points * points
 
     # -- expansion ------------------------------------------------------------------------
 
@@ -372,10 +418,28 @@ class SweepSpec(_Strict):
         axes = sorted(self.grid)
         return [dict(zip(axes, combo)) for combo in itertools.product(*(self.grid[a] for a in axes))]
 
-    def trials(self) -> list[TrialSpec]:
-        """Expand into one `TrialSpec` per (grid point, seed, initializer) cell."""
+    def search_corners(self) -> list[dict[str, Any]]:
+        """Every choice and both ends of every range of the search (one empty point without a
+        search): what the submission checks train-ability and cost on."""
+        if self.search is None:
+            return [{}]
+        axes = {p: (d.choices if isinstance(d, Choices) else [d.low, d.high])
+                for p, d in self.search.space.items()}
+        return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+
+    def trials(self, search_points: list[dict[str, Any]] | None = None) -> list[TrialSpec]:
+        """Expand into one `TrialSpec` per (grid point, seed, initializer) cell; with a search,
+        per (grid point, search point, seed, initializer) for the search points given.
+
+        Raises:
+            ValueError: a search sweep expanded without its points.
+        """
+        if self.search is not None and search_points is None:
+            raise ValueError("a search sweep expands only for given search points")
         out: list[TrialSpec] = []
-        for point in self.grid_points():
+        grid = self.grid_points()
+        points = [{**g, **sp} for sp in (search_points or [{}]) for g in grid]
+        for point in points:
             sections = self._resolved_sections(point)
             batch_key = self._batch_key(sections)
             for seed in self.seed_values:
@@ -404,7 +468,8 @@ class SweepSpec(_Strict):
         once per point (a 1000 × 100 grid has 1100 distinct sections, not 100 000).
         """
         memo: dict[str, BaseModel] = {}
-        resolved = (self._resolved_sections(point, memo) for point in self.grid_points())
+        checked = [{**g, **c} for c in self.search_corners() for g in self.grid_points()]
+        resolved = (self._resolved_sections(point, memo) for point in checked)
         return [(s["dataset"], s["model"], s["training"]) for s in resolved]  # type: ignore[misc]
 
     def _resolved_sections(self, point: dict[str, Any],
@@ -461,7 +526,16 @@ class SweepSpec(_Strict):
                               sort_keys=False)
 
 
-def _check_axis(base: BaseModel, path: str, values: list[Any]) -> None:
+def _integer_field(base: BaseModel, field: str) -> bool:
+    """Whether the field takes whole numbers only (its value validates as int, not as 0.5)."""
+    try:
+        _apply(base, {field: 0.5})
+    except ValidationError:
+        return True
+    return False
+
+
+def _check_axis(base: BaseModel, path: str, values: list[Any], kind: str = "grid axis") -> None:
     """Validate each value of a grid axis as its field, and refuse values that are the same.
 
     Two values are the same when the field makes them equal: 1 and 1.0 for a float (strict
@@ -473,11 +547,11 @@ def _check_axis(base: BaseModel, path: str, values: list[Any]) -> None:
         try:
             canonical = getattr(_apply(base, {field: value}), field)
         except ValidationError as exc:
-            raise ValueError(f"grid axis {path!r}: the value at index {i} is invalid: "
+            raise ValueError(f"{kind} {path!r}: the value at index {i} is invalid: "
                              f"{exc.errors()[0]['msg']}") from None
         key = json.dumps(canonical, sort_keys=True)
         if key in seen:
-            raise ValueError(f"grid axis {path!r} repeats a value: the values at indices "
+            raise ValueError(f"{kind} {path!r} repeats a value: the values at indices "
                              f"{seen[key]} and {i} are both {key[:40]}")
         seen[key] = i
 

@@ -9,11 +9,12 @@ Every path that stores a sweep for a user (REST, so the SDK and the CLI) comes t
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from sweepd.budget import check_budget
 from sweepd.errors import LimitExceeded
 from sweepd.records import SweepRecord
+from sweepd.search import initial_points
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec, spec_hash
 from sweepd.trainability import check_trainable
@@ -27,7 +28,9 @@ class SubmissionStore(Protocol):
     def count_in_flight(self, owner_id: int) -> int: ...
 
     def submit_sweep(self, owner_id: int, spec: SweepSpec, *, idempotency_key: str | None = None,
-                     body_hash: str | None = None) -> tuple[SweepRecord, bool]: ...
+                     body_hash: str | None = None,
+                     search_points: list[dict[str, Any]] | None = None
+                     ) -> tuple[SweepRecord, bool]: ...
 
 
 def submit_sweep(store: SubmissionStore, settings: Settings, owner_id: int, spec: SweepSpec, *,
@@ -53,8 +56,9 @@ def submit_sweep(store: SubmissionStore, settings: Settings, owner_id: int, spec
     check_trainable(spec)
     check_budget(spec, settings)
     check_in_flight(store, settings, owner_id, spec.n_trials, idempotency_key)
+    points = initial_points(spec.search) if spec.search is not None else None
     return store.submit_sweep(owner_id, spec, idempotency_key=idempotency_key,
-                              body_hash=spec_hash(spec))
+                              body_hash=spec_hash(spec), search_points=points)
 
 
 def check_in_flight(store: SubmissionStore, settings: Settings, owner_id: int, n_new: int,

@@ -31,11 +31,14 @@ from sweepd.batching import batch_size
 from sweepd.errors import Unavailable
 from sweepd.ports import DispatchStore
 from sweepd.records import ClaimedBatch, ResultItem
+from sweepd.search_driver import advance_searches
 from sweepd.settings import Settings
 from sweepd_workers import cluster, faults
 from sweepd_workers.tasks import Tracker, train_batch
 
 log = logging.getLogger("sweepd.dispatcher")
+
+SHUT_DOWN = "the dispatcher shut down before the batch finished"
 
 
 @dataclass
@@ -91,11 +94,47 @@ class Dispatcher:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the loop. Trials still running keep their leases; a successor reclaims them."""
+        """Stop claiming, then hand everything a successor needs back at once.
+
+        Results already finished are saved; the trials of the batches still in flight (their
+        Ray tasks die with this process, which owns them) are released to pending; the
+        leadership lease is given up, so a standby leads at its next tick instead of waiting
+        for the lease to run out.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the dispatch loop did not stop within %.0f s", timeout)
         self._state = "stopped"
+        if self._leader:
+            self._hand_back(loop_stopped=self._thread is None or not self._thread.is_alive())
+
+    def _hand_back(self, *, loop_stopped: bool) -> None:
+        # Each step on its own: the database or Ray may be gone too, and then the leases
+        # expire as after a crash.
+        if loop_stopped and self._tracker is not None:
+            try:
+                self._collect()
+                self._release_inflight()
+            except Exception:
+                log.exception("could not release the batches in flight at shutdown")
+        try:
+            self.store.release_leadership(self.holder)
+        except Exception:
+            log.exception("could not release the dispatcher's leadership at shutdown")
+            return
+        self._leader = False
+        log.info("dispatcher %s stopped and released its leadership", self.holder)
+
+    def _release_inflight(self) -> None:
+        items = [item for batch in self._inflight.values() for item in batch.items]
+        for batch in self._inflight.values():
+            ray.cancel(batch.ref, force=True)
+        self._inflight.clear()
+        if items:
+            self.store.release_trials(items, SHUT_DOWN, isolate=False)
+            log.info("released %d trials of unfinished batches", len(items))
 
     def status(self) -> dict[str, Any]:
         """Readiness details for `/readyz`."""
@@ -153,6 +192,8 @@ class Dispatcher:
             self._cancel_cancelled()
         if self._every("slots", 10.0):
             self._refresh_slots()
+        if self._every("search", 1.0):
+            advance_searches(self.store)  # a search sweep's next points, as earlier ones end
         self._submit()
 
     def _every(self, name: str, period: float) -> bool:

@@ -30,6 +30,7 @@ import numpy as np
 
 from sweepd.analysis import inference as inf
 from sweepd.analysis.models import Comparison, Group
+from sweepd.analysis.point_answer import point_answer
 from sweepd.analysis.stats import binomial_se
 from sweepd.analysis.verdict_arms import (
     CONVERGED_TAIL_CHANGE,
@@ -85,8 +86,10 @@ def build_verdict(comparison: Comparison, *, rope: float | None = None,
     for group in comparison.groups:
         points.setdefault(json.dumps(group.params, sort_keys=True), []).append(group)
     verdicts = [_point(groups, comparison, rope, alpha) for groups in points.values()]
-    return Verdict(text=sweep_text(verdicts, comparison.partial), points=verdicts,
-                   partial=comparison.partial)
+    best = point_answer(comparison.groups, verdicts, alpha=alpha) if len(verdicts) > 1 else None
+    text = sweep_text(verdicts, comparison.partial)
+    return Verdict(text=f"{best.sentence}\n\n{text}" if best else text, best_point=best,
+                   points=verdicts, partial=comparison.partial)
 
 
 def _point(groups: list[Group], comparison: Comparison, rope: float | None,

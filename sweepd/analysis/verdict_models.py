@@ -214,11 +214,36 @@ class PointVerdict(_Model):
     """This grid point's verdict in words."""
 
 
+class PointAnswer(_Model):
+    """Which grid or search point is best (sweeps with several points)."""
+
+    best: dict[str, Any]
+    """The best point's values, by spec path."""
+    best_value: float
+    """Its IQM of the ranked metric over the runs of its working initializers."""
+    runner_up: dict[str, Any]
+    """The second-best point."""
+    runner_up_value: float
+    """Its IQM."""
+    n_points: int
+    """Points compared (those with at least three runs)."""
+    p_value: float
+    """Two-sided Mann–Whitney p-value, best against the runner-up."""
+    rope: float
+    """The region of practical equivalence the difference must clear."""
+    decided: bool
+    """The best point is better than the runner-up: p below 0.05 and beyond the ROPE."""
+    sentence: str
+    """The answer in words."""
+
+
 class Verdict(_Model):
     """The answer, first: a few sentences, then per grid point the parts and their evidence."""
 
     text: str
     """The whole answer in a few sentences: read this first."""
+    best_point: PointAnswer | None = None
+    """Which grid or search point is best; null with a single point."""
     points: list[PointVerdict]
     """Per grid point: the three parts and their evidence."""
     partial: bool

@@ -30,8 +30,13 @@ MAX_POINTS_IN_TEXT = 4
 
 
 def point_name(params: dict[str, Any]) -> str:
-    """"learning_rate=0.1, hidden=[8]" for a grid point; "" without a grid."""
-    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in sorted(params.items()))
+    """"learning_rate=0.1, hidden=[8]" for a grid point; "" without a grid. A search's
+    floats are shown to 4 significant digits (learning_rate=0.05329, not 0.0532949132...)."""
+    return ", ".join(f"{k.split('.')[-1]}={_short(v)}" for k, v in sorted(params.items()))
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def sweep_text(points: Sequence[PointVerdict], partial: bool) -> str:

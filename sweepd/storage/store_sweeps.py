@@ -24,11 +24,13 @@ from sweepd.storage.store_base import StoreBase, check_page
 from sweepd.storage.transitions import locked_trials
 
 
-def trial_rows(spec: SweepSpec) -> list[dict[str, Any]]:
-    """The trial rows of a spec, as plain dicts for a bulk INSERT (no sweep id yet)."""
+def trial_rows(spec: SweepSpec, search_points: list[dict[str, Any]] | None = None
+               ) -> list[dict[str, Any]]:
+    """The trial rows of a spec (of these search points, for a search), as plain dicts for a
+    bulk INSERT (no sweep id yet)."""
     dumped: dict[int, tuple[dict[str, Any], str]] = {}
     rows = []
-    for trial in spec.trials():
+    for trial in spec.trials(search_points):
         init = trial.initializer
         if id(init) not in dumped:  # the same few initializer objects recur in every cell
             dumped[id(init)] = (init.model_dump(mode="json"), trial.initializer_label)
@@ -45,7 +47,9 @@ class SweepStore(StoreBase):
     """Sweeps, owner-scoped: another owner's sweep reads as a missing one."""
 
     def submit_sweep(self, owner_id: int, spec: SweepSpec, *, idempotency_key: str | None = None,
-                     body_hash: str | None = None) -> tuple[SweepRecord, bool]:
+                     body_hash: str | None = None,
+                     search_points: list[dict[str, Any]] | None = None
+                     ) -> tuple[SweepRecord, bool]:
         """Store a validated sweep and its expanded trials, or return the one stored before.
 
         Args:
@@ -53,6 +57,8 @@ class SweepStore(StoreBase):
             spec: the sweep, validated completely.
             idempotency_key: the client's key; the same key from the same owner stores once.
             body_hash: identifies the request body; defaults to the hash of the spec.
+            search_points: a search's first points (`sweepd.search.initial_points`); the
+                sweep's `n_trials` counts every point it will have.
 
         Returns:
             The sweep and True if it was created now, False if the key had stored it before.
@@ -66,7 +72,7 @@ class SweepStore(StoreBase):
             existing = self._idempotent(owner_id, idempotency_key, body_hash)
             if existing is not None:
                 return existing, False
-        rows = trial_rows(spec)  # expanded before the transaction, to keep the write lock short
+        rows = trial_rows(spec, search_points)  # expanded before the transaction: a short lock
         try:
             sweep_id = self._insert(owner_id, spec, rows, idempotency_key, body_hash)
         except IntegrityError:
@@ -97,7 +103,7 @@ class SweepStore(StoreBase):
             now = self._clock()
             sweep = SqlSweep(
                 owner_id=owner_id, name=spec.name, spec=spec.model_dump(mode="json"),
-                state="pending", n_trials=len(rows), max_attempts=spec.max_attempts,
+                state="pending", n_trials=spec.n_trials, max_attempts=spec.max_attempts,
                 created_at=now, updated_at=now, idempotency_key=key, body_hash=body_hash,
             )
             session.add(sweep)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
@@ -95,6 +95,8 @@ def _refresh_one(session: Session, sweep: SqlSweep, now: datetime) -> None:
     sweep.updated_at = now
     if sweep.state in FINAL_SWEEP_STATES or _has_trials(session, sweep.id, OPEN_TRIAL_STATES):
         return
+    if sweep.spec.get("search") and _count_trials(session, sweep.id) < sweep.n_trials:
+        return  # a search whose next points are still to be sampled (sweepd.search_driver)
     succeeded = _has_trials(session, sweep.id, ("completed",))
     sweep.state = "completed" if succeeded else "failed"
     sweep.finished_at = now
@@ -104,6 +106,11 @@ def _has_trials(session: Session, sweep_id: int, states: Sequence[str]) -> bool:
     # EXISTS over the (state, sweep_id, id) index: a seek per state, whatever the sweep's size.
     query = select(exists().where(SqlTrial.state.in_(states), SqlTrial.sweep_id == sweep_id))
     return bool(session.scalar(query))
+
+
+def _count_trials(session: Session, sweep_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(SqlTrial)
+                              .where(SqlTrial.sweep_id == sweep_id)) or 0)
 
 
 def start_sweeps(session: Session, sweep_ids: Iterable[int], now: datetime) -> None:

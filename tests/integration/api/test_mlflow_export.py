@@ -4,12 +4,11 @@ curve as metric history and the weights as an artifact; exporting again creates 
 
 from __future__ import annotations
 
+import mlflow  # the [test] extra has mlflow-skinny
 import pytest
 
 from sweepd.client import Client
 from tests.integration.api.api_support import finish_trials, small_spec
-
-import mlflow  # noqa: E402  (the [test] extra has mlflow-skinny)
 
 
 @pytest.fixture

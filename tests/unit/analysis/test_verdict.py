@@ -221,3 +221,28 @@ def test_failure_and_outlier_counts_never_exceed_the_runs(build, moons, trained)
     assert group.failures.symmetry_never_broken + group.failures.diverged > group.n_trials - 1
     (row,) = comparison.verdict.points[0].which_initializer.ranking
     assert row.n_failed <= row.n_runs and row.n_outliers <= row.n_runs
+
+
+def test_verdict_names_the_best_point_and_whether_it_beats_the_runner_up(build, moons, trained):
+    rng = np.random.default_rng(5)
+    points = {0.1: 0.90, 0.5: 0.95, 1.2: 0.949}
+    trials, weights = [], {}
+    for k, (lr, level) in enumerate(points.items()):
+        part, _ = _sweep(build, trained, {"he_normal": list(level + rng.normal(0, 0.002, 8)),
+                                          "zeros": [0.5] * 8},
+                         params={"training.learning_rate": lr}, start_id=1 + 100 * k,
+                         nets={"zeros": _zeros})
+        trials += part
+    weights = {t.id: (_zeros() if t.initializer_label == "zeros" else trained[0]) for t in trials}
+    verdict = compare_sweep(trials, weights, MODEL, moons).verdict
+    best = verdict.best_point
+    assert best.best == {"training.learning_rate": 0.5}
+    assert best.runner_up == {"training.learning_rate": 1.2}
+    assert best.n_points == 3 and not best.decided  # 0.1 pp apart: inside the ROPE
+    assert verdict.text.startswith("Best point: learning_rate=0.5 (IQM 95.")
+    assert "not decidedly better than the runner-up learning_rate=1.2" in verdict.text
+
+    clear = [t for t in trials if t.params["training.learning_rate"] != 1.2]
+    decided = compare_sweep(clear, weights, MODEL, moons).verdict.best_point
+    assert decided.decided and decided.runner_up == {"training.learning_rate": 0.1}
+    assert "decidedly better than the runner-up" in decided.sentence and decided.p_value < 0.05
