@@ -10,6 +10,7 @@ import pytest
 
 from sweepd.analysis import compare_sweep
 from sweepd.analysis.verdict import build_verdict
+from sweepd.compare_view import verdict_lines
 from sweepd.spec import ModelSpec
 from sweepd.weights import from_layers
 
@@ -234,8 +235,10 @@ def test_verdict_names_the_best_point_and_whether_it_beats_the_runner_up(build, 
                          nets={"zeros": _zeros})
         trials += part
     weights = {t.id: (_zeros() if t.initializer_label == "zeros" else trained[0]) for t in trials}
-    verdict = compare_sweep(trials, weights, MODEL, moons).verdict
+    comparison = compare_sweep(trials, weights, MODEL, moons)
+    verdict = comparison.verdict
     best = verdict.best_point
+    assert verdict_lines(comparison).startswith(f"[bold]Which setting?[/] {best.sentence}")
     assert best.best == {"training.learning_rate": 0.5}
     assert best.runner_up == {"training.learning_rate": 1.2}
     assert best.n_points == 3 and not best.decided  # 0.1 pp apart: inside the ROPE
