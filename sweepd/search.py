@@ -13,8 +13,9 @@ points, with every sampler. Optuna studies are rebuilt in memory for each ask fr
 stored in sweepd's own tables: there is no second database and nothing to lose on a restart.
 
 Samplers: `random` (RandomSampler), `tpe` (TPESampler, 10 random start-up points by default),
-`cmaes` (CmaEsSampler; numeric spaces only), `qmc` (scrambled Sobol, point k the k-th
-of the sequence: `_sobol_point`).
+`cmaes` (the `cmaes` library that Optuna's CmaEsSampler uses, replayed generation by
+generation: `_cma_point`; numeric spaces only), `qmc` (scrambled Sobol, point k the k-th of
+the sequence: `_sobol_point`).
 """
 
 from __future__ import annotations
@@ -53,15 +54,23 @@ def _iqm(ordered: list[float]) -> float:
     return statistics.fmean(middle)
 
 
-def visible_history(k: int, history: Sequence[tuple[dict[str, Any], float | None]],
-                    in_flight: int) -> list[tuple[dict[str, Any], float | None]]:
-    """The results point k may be sampled from: those of points 0 … k − in_flight − 1."""
-    return list(history[:max(0, k - in_flight)])
+def visible_history(search: SearchSpec, k: int,
+                    history: Sequence[tuple[dict[str, Any], float | None]]
+                    ) -> list[tuple[dict[str, Any], float | None]]:
+    """The results point k may be sampled from: those of points 0 … k − in_flight − 1 (for
+    CMA-ES, every earlier generation: point k is one of generation k // population)."""
+    return list(history[:_visible(search, k)])
 
 
-def ready(k: int, finished: Sequence[bool], in_flight: int) -> bool:
-    """Whether point k can be sampled: every point before k − in_flight has finished."""
-    return all(finished[:max(0, k - in_flight)])
+def ready(search: SearchSpec, k: int, finished: Sequence[bool]) -> bool:
+    """Whether point k can be sampled: every point it is sampled from has finished."""
+    return all(finished[:_visible(search, k)])
+
+
+def _visible(search: SearchSpec, k: int) -> int:
+    if search.sampler == "cmaes":
+        return (k // _population(search)) * _population(search)
+    return max(0, k - search.in_flight)
 
 
 def initial_points(search: SearchSpec) -> list[dict[str, Any]]:
@@ -86,13 +95,15 @@ def propose(search: SearchSpec, k: int,
     """
     if search.sampler == "qmc":
         return _sobol_point(search, k + attempt * search.points)
+    if search.sampler == "cmaes":
+        return _cma_point(search, k, history, attempt)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = {path: _distribution(dim) for path, dim in search.space.items()}
     study = optuna.create_study(direction=search.objective.direction,
                                 sampler=_sampler(search, _seed(search.seed, k, attempt)))
-    for params, value in visible_history(k, history, search.in_flight):
+    for params, value in visible_history(search, k, history):
         study.add_trial(optuna.trial.create_trial(
             params={p: _encode(search.space[p], params[p]) for p in search.space},
             distributions=distributions, value=value,
@@ -113,9 +124,41 @@ def _sampler(search: SearchSpec, seed: int) -> Any:
 
     if search.sampler == "random":
         return samplers.RandomSampler(seed=seed)
-    if search.sampler == "tpe":
-        return samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(1, search.points // 3)))
-    return samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    return samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(1, search.points // 3)))
+
+
+def _population(search: SearchSpec) -> int:
+    """CMA-ES's default population, 4 + ⌊3 ln d⌋ (Hansen 2016), for d searched dimensions."""
+    return 4 + int(3 * math.log(len(search.space)))
+
+
+def _cma_point(search: SearchSpec, k: int, history: Sequence[tuple[dict[str, Any], float | None]],
+               attempt: int) -> dict[str, Any]:
+    """Point k of a CMA-ES run on the unit cube, replayed from the search's seed.
+
+    The `cmaes` library (the one Optuna's CmaEsSampler uses) is deterministic for a seed, so
+    the run is rebuilt for each ask: generation after generation, the same solutions are
+    asked again and told the values their points earned; point k is solution k mod population
+    of generation k // population. Nothing of the optimiser needs storing. A failed point is
+    told the worst value seen.
+    """
+    import numpy as np
+    from cmaes import CMA
+
+    dims = list(search.space.values())
+    size = _population(search)
+    optimizer = CMA(mean=np.full(len(dims), 0.5), sigma=0.3, bounds=np.array([[0.0, 1.0]] * len(dims)),
+                    seed=_seed(search.seed, 0, attempt), population_size=size)
+    sign = -1.0 if search.objective.direction == "maximize" else 1.0  # cmaes minimises
+    told = [sign * v for _, v in history if v is not None]
+    worst = max(told) if told else 0.0
+    for generation in range(k // size):
+        solutions = [optimizer.ask() for _ in range(size)]
+        values = [history[generation * size + j][1] for j in range(size)]
+        optimizer.tell([(x, sign * v if v is not None else worst)
+                        for x, v in zip(solutions, values)])
+    solution = [optimizer.ask() for _ in range(k % size + 1)][-1]
+    return {path: _from_unit(dim, float(u)) for (path, dim), u in zip(search.space.items(), solution)}
 
 
 def _sobol_point(search: SearchSpec, k: int) -> dict[str, Any]:

@@ -71,7 +71,7 @@ def advance(store: SearchPort, sweep_id: int, spec: SweepSpec) -> int:
     seen = {json.dumps(p, sort_keys=True) for p, _ in history}
     added = 0
     while (len(history) < search.points and finished.count(False) < search.in_flight
-           and sampling.ready(len(history), finished, search.in_flight)):
+           and sampling.ready(search, len(history), finished)):
         k = len(history)
         point = next((p for a in range(REPEATS)
                       if json.dumps(p := sampling.propose(search, k, history, attempt=a),
