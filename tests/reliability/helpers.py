@@ -24,6 +24,12 @@ def moons_spec(*, seeds: int, steps: int, inits: list | None = None, name: str =
     })
 
 
+def service_spec(steps: int, seeds: int, name: str) -> dict:
+    """A small moons sweep as a REST body (for the tests that drive a live `sweepd serve`)."""
+    return moons_spec(seeds=seeds, steps=steps, name=name,
+                      inits=["glorot_uniform", "he_normal"]).model_dump(mode="json")
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

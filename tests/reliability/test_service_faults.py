@@ -9,22 +9,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.reliability.helpers import wait_until
+from tests.reliability.helpers import service_spec, wait_until
 
 pytestmark = pytest.mark.ray
 
 LEASE, REAP = 6.0, 1.0
-
-
-def spec(steps: int, seeds: int, name: str) -> dict:
-    return {
-        "name": name,
-        "dataset": {"name": "moons", "n_samples": 400, "noise": 0.2, "seed": 0},
-        "model": {"hidden": [4]},
-        "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": steps},
-        "seeds": {"count": seeds},
-        "initializers": ["glorot_uniform", "he_normal"],
-    }
 
 
 def _db(server) -> sa.Engine:
@@ -39,7 +28,7 @@ def _trials(engine: sa.Engine) -> list[tuple]:
 def test_reclaim_leases_after_service_killed(live_server_factory):
     server = live_server_factory(SWEEPD_LEASE_SECONDS=str(LEASE),
                                  SWEEPD_REAP_INTERVAL_SECONDS=str(REAP)).start()
-    sweep = server.client().submit(spec(steps=80_000, seeds=2, name="killed"))
+    sweep = server.client().submit(service_spec(steps=80_000, seeds=2, name="killed"))
     engine = _db(server)
     wait_until(lambda: any(s == "running" for _, s, _ in _trials(engine)), 120, "a running trial")
     running = {i for i, s, _ in _trials(engine) if s == "running"}
@@ -68,7 +57,7 @@ def test_keep_weights_whole_when_service_dies_while_writing_results(live_server_
     faults.mkdir()
     (faults / "die-on-result-commit").touch()
     server = live_server_factory(SWEEPD_FAULT_DIR=str(faults)).start()
-    sweep = server.client().submit(spec(steps=300, seeds=2, name="integrity"))
+    sweep = server.client().submit(service_spec(steps=300, seeds=2, name="integrity"))
 
     server.proc.wait(timeout=240)  # it dies when the first results are about to commit
     assert server.proc.returncode == 137

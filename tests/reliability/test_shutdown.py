@@ -22,20 +22,9 @@ import sqlalchemy as sa
 
 from sweepd.storage import open_store
 from tests.conftest import LiveServer, free_port
-from tests.reliability.helpers import wait_until
+from tests.reliability.helpers import service_spec, wait_until
 
 SHUTDOWN_BOUND_S = 30.0  # grace for open requests (5 s) + the service's own margin (25 s)
-
-
-def spec(steps: int, seeds: int, name: str) -> dict:
-    return {
-        "name": name,
-        "dataset": {"name": "moons", "n_samples": 400, "noise": 0.2, "seed": 0},
-        "model": {"hidden": [4]},
-        "training": {"optimizer": "gd", "learning_rate": 1.2, "steps": steps},
-        "seeds": {"count": seeds},
-        "initializers": ["glorot_uniform", "he_normal"],
-    }
 
 
 def _rows(server: LiveServer, query: str) -> list[tuple]:
@@ -84,7 +73,7 @@ def test_sigterm_exits_0_and_hands_leadership_and_trials_back(live_server_factor
     # A lease a standby would otherwise wait out for a minute.
     server = live_server_factory(SWEEPD_LEASE_SECONDS="60").start()
     client = server.client()
-    sweep = client.submit(spec(steps=200_000, seeds=2, name="sigterm"))
+    sweep = client.submit(service_spec(steps=200_000, seeds=2, name="sigterm"))
     wait_until(lambda: _rows(server, "SELECT count(*) FROM trials WHERE state = 'running'")
                [0][0] > 0, 120, "a running trial")
     stream_ended = threading.Event()
@@ -132,7 +121,7 @@ def test_sigterm_exits_0_and_hands_leadership_and_trials_back(live_server_factor
 def test_run_dispatcher_false_in_the_environment_is_obeyed_by_serve(api_only):
     server = api_only  # `sweepd serve` with SWEEPD_RUN_DISPATCHER=false and no --no-dispatcher
     checks = httpx.get(f"{server.url}/readyz", timeout=5).json()["checks"]
-    sweep = server.client().submit(spec(steps=10, seeds=1, name="no-dispatcher"))
+    sweep = server.client().submit(service_spec(steps=10, seeds=1, name="no-dispatcher"))
     time.sleep(2.0)  # a dispatcher would claim it within its first poll
     assert "dispatcher" not in checks
     assert _rows(server, "SELECT count(*) FROM dispatcher_leases") == [(0,)]
