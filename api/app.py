@@ -5,10 +5,11 @@ passed in: the settings, the store, and callables for what lives outside the tra
 dispatcher's start/stop, its readiness, the replayer). The app imports no executor code.
 
     RequestContextMiddleware   request id, access log, last-resort 500   (outermost)
+    TrustedHostMiddleware      400 for a Host not in settings.resolved_trusted_hosts
     BodyLimitMiddleware        413 over settings.max_body_bytes
     ExceptionMiddleware        api.errors: every error as problem details
     /healthz /readyz /metrics  no token (metrics: loopback only by default)
-    /api/v1/...                sweeps, trials, events: bearer token or `sweepd_token` cookie
+    /api/v1/...                sweeps, trials, events: bearer token only (no cookie)
 """
 
 from __future__ import annotations
@@ -23,13 +24,18 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import sweepd
-from sweepd.comparisons import ComparisonCache
+from sweepd.comparisons import CompareLimits, ComparisonCache
 from sweepd.settings import Settings
 from sweepd.storage.store import Store
 from sweepd_api import web
 from sweepd_api.errors import install_error_handlers
+from sweepd_api.event_hub import SweepHub
 from sweepd_api.metrics import DispatcherStats, ServiceMetrics
-from sweepd_api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from sweepd_api.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    TrustedHostMiddleware,
+)
 from sweepd_api.openapi import build_openapi
 from sweepd_api.routers import compare, events, exports, figures, health, metrics, sweeps, trials
 
@@ -65,7 +71,7 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
         The FastAPI app; `app.state.metrics` is its `ServiceMetrics`.
     """
     app = FastAPI(title="sweepd", version=sweepd.__version__, description=DESCRIPTION,
-                  lifespan=_lifespan(lifespan_hooks), docs_url="/docs",
+                  lifespan=_lifespan(lifespan_hooks), docs_url=None,
                   openapi_url="/openapi.json", redoc_url=None,
                   # Operation ids are the handlers' names (`submit_sweep`), stable for clients.
                   generate_unique_id_function=lambda route: route.name)
@@ -73,12 +79,18 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
     app.state.store = store
     app.state.readiness = readiness
     app.state.replay = replay
-    app.state.comparisons = ComparisonCache()
+    app.state.comparisons = ComparisonCache(limits=CompareLimits.from_settings(settings))
+    # Bounded work (README, "Bounded reads and replays"): replays and comparisons a few at a
+    # time, one store poller per followed sweep for every event stream.
+    app.state.replay_slots = trials.replay_slots(settings)
+    app.state.compare_runner = compare.ComparisonRunner(settings)
+    app.state.event_hub = SweepHub(store, settings)
     app.state.metrics = ServiceMetrics(store, dispatcher_stats)
     install_error_handlers(app)
     _include_routers(app, with_replay=replay is not None)
     # Added last = outermost: the context middleware must see the 413s of the body cap too.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, hosts=settings.resolved_trusted_hosts)
     app.add_middleware(RequestContextMiddleware, observe=app.state.metrics.observe_request)
     app.openapi = partial(build_openapi, app)  # type: ignore[method-assign]
     return app
@@ -94,7 +106,7 @@ def _include_routers(app: FastAPI, *, with_replay: bool) -> None:
         app.include_router(router, prefix=API_PREFIX)
     if with_replay:
         app.include_router(trials.replay_router, prefix=API_PREFIX)
-    web.install(app)  # the status page: /, /signin, /sweeps/..., /web-api/..., /static/...
+    web.install(app, api_prefix=API_PREFIX)  # the status page: /, /signin, /sweeps/..., /web-api/..., /static/...
 
 
 def _lifespan(hooks: Sequence[Hook]) -> Callable[[FastAPI], Any]:
@@ -107,6 +119,10 @@ def _lifespan(hooks: Sequence[Hook]) -> Callable[[FastAPI], Any]:
                 stops.append(stop)
             yield
         finally:
+            # Open event streams end first (the server's shutdown may also have ended them
+            # earlier through `event_hub.close_threadsafe()`), and comparisons stop queueing.
+            _app.state.event_hub.close()
+            _app.state.compare_runner.shutdown()
             # Only what started is stopped, newest first, also when a later start failed.
             for stop in reversed(stops):
                 try:

@@ -13,6 +13,7 @@ megabyte in one string or thousands of unknown keys.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -32,6 +33,7 @@ from sweepd.errors import (
     SweepdError,
     Unauthorized,
     Unavailable,
+    WorkerFailed,
 )
 from sweepd.schemas import Problem
 from sweepd_api.logs import current_request_id
@@ -57,6 +59,7 @@ class UnsupportedMediaType(SweepdError):
 STATUS: dict[type[SweepdError], int] = {
     InvalidSpec: 422, BadRequest: 400, Unauthorized: 401, NotFound: 404, Conflict: 409,
     LimitExceeded: 429, Unavailable: 503, PayloadTooLarge: 413, UnsupportedMediaType: 415,
+    WorkerFailed: 502,
 }
 
 
@@ -135,7 +138,9 @@ async def _sweepd_error(request: Request, exc: SweepdError) -> ProblemResponse:
     status = status_of(exc)
     if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc.detail)
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else None
+    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else {}
+    if exc.retry_after is not None:  # whole seconds, at least 1 (RFC 9110 §10.2.3)
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     errors = clean_errors(exc.errors)
     return problem(status, exc.title, exc.detail or summarize(errors),
                    instance=request.url.path, errors=errors, kind=_slug(exc.title),

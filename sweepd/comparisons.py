@@ -1,13 +1,19 @@
 """Comparison use cases: load a sweep's results from the store and run the analysis on them.
 
 A sweep with extra grid axes is compared one grid point at a time (each point may have its own
-dataset or architecture) and the parts are merged. The comparison of a finished sweep never
-changes, so it is cached (`sweepd.lru.SweepCache`, keyed by the sweep's `updated_at`).
+dataset or architecture) and the parts are merged. Comparisons are cached per sweep and
+parameters (`sweepd.lru.SweepCache`); the key holds the sweep's `updated_at`, which every new
+result moves, so a new result is a new key and a cached comparison is never stale.
+
+The work is bounded (`CompareLimits`, from the settings): a pair budget per group that also
+shrinks with the alignment work per pair (the runs clustered are a stated sample, see the
+comparison's notes), and no alignment at all of hidden layers wider than a cap.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sweepd import weights
@@ -16,31 +22,77 @@ from sweepd.errors import Conflict, InvalidSpec
 from sweepd.lru import SweepCache
 from sweepd.ports import ResultReader
 from sweepd.records import SweepRecord
+from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
 
 
+@dataclass(frozen=True)
+class CompareLimits:
+    """Bounds on a comparison's work; None: the analysis' defaults, unbounded."""
+
+    max_pairs: int | None = None
+    max_matching_cost: float | None = None
+    max_matching_width: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CompareLimits:
+        return cls(settings.compare_max_pairs, settings.compare_max_matching_cost,
+                   settings.compare_max_matching_width)
+
+
+NO_LIMITS = CompareLimits()
+
+
 class ComparisonCache(SweepCache[Comparison]):
-    """Finished sweeps' comparisons, keyed by sweep, its `updated_at`, metric and tolerance."""
+    """Comparisons keyed by metric, tolerance, sweep and its `updated_at` (running sweeps too).
+
+    The limits live with the cache: what it holds was computed under them, and every caller
+    that shares it (the API, the web page) computes under them too.
+    """
+
+    def __init__(self, size: int = 64, *, limits: CompareLimits = NO_LIMITS) -> None:
+        super().__init__(size)
+        self.limits = limits
 
 
 def compare_sweep(store: ResultReader, owner_id: int, sweep_id: int, *, metric: str = "test_accuracy",
                   tolerance: float = 0.05, cache: ComparisonCache | None = None) -> Comparison:
-    """The comparison of one of the owner's sweeps (partial while it runs).
+    """The comparison of one of the owner's sweeps (partial while it runs), from the cache
+    when the sweep has not changed since it was computed, else under the cache's limits.
 
     Raises:
         NotFound: no such sweep for this owner.
         InvalidSpec: a bad metric or tolerance.
     """
     sweep = store.get_sweep(owner_id, sweep_id)
+    found = cache.get(_key(sweep, metric, tolerance)) if cache is not None else None
+    if found is not None:
+        return found
+    limits = cache.limits if cache is not None else NO_LIMITS
+    comparison = _compare(store, owner_id, sweep, metric, tolerance, limits)
     if cache is not None:
-        return cache.fetch(sweep, (metric, tolerance),
-                           lambda: _compare(store, owner_id, sweep, metric, tolerance))
-    return _compare(store, owner_id, sweep, metric, tolerance)
+        cache.put(_key(sweep, metric, tolerance), comparison)
+    return comparison
+
+
+def cached_comparison(store: ResultReader, owner_id: int, sweep_id: int, *, metric: str,
+                      tolerance: float, cache: ComparisonCache) -> Comparison | None:
+    """The cached comparison of the sweep as it is now, or None (a cheap read: no analysis).
+
+    Raises:
+        NotFound: no such sweep for this owner.
+    """
+    return cache.get(_key(store.get_sweep(owner_id, sweep_id), metric, tolerance))
+
+
+def _key(sweep: SweepRecord, metric: str, tolerance: float) -> tuple[Any, ...]:
+    return ("compare", metric, float(tolerance), sweep.id, sweep.updated_at)
 
 
 def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str,
-             tolerance: float) -> Comparison:
+             tolerance: float, limits: CompareLimits) -> Comparison:
     from sweepd.analysis import compare_sweep as analyse
+    from sweepd.analysis.compare import default_max_pairs
     from sweepd.datasets import load
 
     sweep_id = sweep.id
@@ -51,20 +103,27 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
     parts = []
     for members in _by_grid_point(trials).values():
         cell = spec.trial_for(members[0].seed, members[0].initializer, members[0].params)
+        max_pairs = default_max_pairs(cell.model)
+        if limits.max_pairs is not None:
+            max_pairs = min(max_pairs, limits.max_pairs)
         parts.append(analyse(members, {t.id: blobs[t.id] for t in members if t.id in blobs},
                              cell.model, load(cell.dataset), metric=metric,
                              tolerance=tolerance, n_total=len(members),
-                             loss=cell.training.loss))
+                             loss=cell.training.loss, max_pairs=max_pairs,
+                             max_matching_cost=limits.max_matching_cost,
+                             max_matching_width=limits.max_matching_width))
     return _merge(parts, n_total=sweep.n_trials)
 
 
-def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: int) -> PairComparison:
+def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: int, *,
+                 limits: CompareLimits = NO_LIMITS) -> PairComparison:
     """Two trials of one sweep compared by weights and by function.
 
     Raises:
         NotFound: either trial is not in the owner's sweep.
         Conflict: a trial has no result yet.
-        InvalidSpec: the trials differ in architecture or dataset (different grid points).
+        InvalidSpec: the trials differ in architecture or dataset (different grid points),
+            or a hidden layer is wider than `limits.max_matching_width`.
     """
     from sweepd.analysis import compare_pair as analyse
     from sweepd.datasets import load
@@ -80,6 +139,10 @@ def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: i
     if (cell_a.model, cell_a.dataset) != (cell_b.model, cell_b.dataset):
         raise InvalidSpec("trials of different grid points (architecture or dataset) cannot "
                           "be compared weight by weight")
+    cap = limits.max_matching_width
+    if cap is not None and max(cell_a.model.hidden) > cap:
+        raise InvalidSpec(f"a hidden layer of {max(cell_a.model.hidden)} units is wider than "
+                          f"the alignment cap of {cap} (SWEEPD_COMPARE_MAX_MATCHING_WIDTH)")
     wa, wb = (weights.unpack(store.get_weights(owner_id, sweep_id, t, "final")[0]) for t in (a, b))
     return analyse(ta, wa, tb, wb, cell_a.model, load(cell_a.dataset),
                    loss=cell_a.training.loss)

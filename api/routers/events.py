@@ -1,15 +1,20 @@
 """Server-Sent Events of one sweep: `progress`, `trial` (a trial finished) and `end`.
 
-The stream polls the store (in the threadpool) every `POLL_SECONDS` and sends
-
     event: progress   data: SweepProgress         whenever counts, progress or state change
     event: trial      data: TrialPublic (no curve) for each trial finished since the cursor
     event: end        data: SweepProgress         once the sweep is final; then it closes
 
 Each `trial` event carries an `id:` (the cursor, finished_at|trial id), so a client that
-reconnects with `Last-Event-ID` resumes after the last trial it saw instead of from the start.
-A comment line every `KEEPALIVE_SECONDS` keeps proxies from closing an idle stream; the loop
-stops as soon as the client disconnects.
+reconnects with `Last-Event-ID` resumes after the last trial it saw instead of from the start;
+a malformed one is a 400 before the stream opens.
+
+The stream is FastAPI's own (`fastapi.sse.EventSourceResponse`): it writes each event with a
+pause for the event loop, so a client that drops mid-stream ends the stream at once instead of
+the server writing on into a dead socket; it pings (`: ping`) after 15 s without an event.
+The store is read by the sweep's one poller in `sweepd_api.event_hub`, shared by every stream
+that follows the sweep. A user may hold `sse_max_streams_per_user` streams (429 beyond), and
+each stream re-checks its credential every `sse_auth_recheck_seconds`: a revoked token's
+streams close.
 """
 
 from __future__ import annotations
@@ -17,28 +22,23 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from sweepd.errors import NotFound
-from sweepd.records import SweepRecord, TrialRecord
-from sweepd.states import FINAL_SWEEP_STATES
-from sweepd.storage.store import Store
-from sweepd_api.convert import sweep_progress, trial_public
-from sweepd_api.deps import CurrentUser, StoreDep, SweepId
+from sweepd.errors import BadRequest, Unauthorized
+from sweepd.records import TrialRecord, UserRecord
+from sweepd_api.convert import trial_public
+from sweepd_api.deps import MAX_TRIAL_ID, CurrentUser, StoreDep, SweepId, current_user
+from sweepd_api.event_hub import PAGE, Cursor, Mailbox, SweepHub, Update, cursor_of, later
 from sweepd_api.openapi import problems
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
-POLL_SECONDS = 0.5
-KEEPALIVE_SECONDS = 15.0
 RETRY_MS = 2000  # how long an EventSource waits before it reconnects
-Cursor = tuple[datetime, int]
 
 # Each event of the stream, as OpenAPI 3.2's `itemSchema` describes server-sent events: `event`
 # names the kind and `data` carries its JSON (SweepProgress for progress/end, TrialPublic).
@@ -50,75 +50,140 @@ _STREAM_200 = {"description": "A text/event-stream of `progress`, `trial` and `e
                "content": {"text/event-stream": {"itemSchema": _EVENT}}}
 
 
-@router.get("/{sweep_id}/events", response_class=StreamingResponse,
-            responses={200: _STREAM_200, **problems(401, 404, 422)})
+def last_event_cursor(
+    last_event_id: Annotated[str | None, Header(max_length=200, description="Resume after "
+                                                "this event (the `id:` of a `trial` event).")]
+    = None,
+) -> Cursor | None:
+    """Dependency: the cursor of the `Last-Event-ID` header (None when absent).
+
+    Raises:
+        BadRequest: the header is not an id this service sent.
+    """
+    return parse_cursor(last_event_id)
+
+
+async def check_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> None:
+    """Dependency: a 404 before the stream opens.
+
+    An owner-scoped read of at most one trial: `get_sweep` would count the sweep's trials, and
+    200 streams opening on a 100 000-trial sweep would count them 200 times.
+    """
+    await run_in_threadpool(partial(store.trial_events, user.id, sweep_id, after=None, limit=1))
+
+
+async def open_mailbox(request: Request, user: CurrentUser) -> AsyncIterator[Mailbox]:
+    """Dependency: the stream's mailbox, held against the user's cap until the stream ends."""
+    with hub(request).open(user.id) as mailbox:
+        yield mailbox
+
+
+@router.get("/{sweep_id}/events", response_class=EventSourceResponse,
+            responses={200: _STREAM_200, **problems(400, 401, 404, 422, 429, 503)})
 async def sweep_events(
-    sweep_id: SweepId, user: CurrentUser, store: StoreDep, request: Request,
-    last_event_id: Annotated[str | None, Header(max_length=200)] = None,
-) -> StreamingResponse:
+    sweep_id: SweepId, user: CurrentUser, request: Request,
+    cursor: Annotated[Cursor | None, Depends(last_event_cursor)],
+    _found: Annotated[None, Depends(check_sweep)],
+    mailbox: Annotated[Mailbox, Depends(open_mailbox)],
+) -> AsyncIterator[ServerSentEvent]:
     """Follow a sweep live: progress, each finished trial, and the end."""
-    await run_in_threadpool(store.get_sweep, user.id, sweep_id)  # a 404 before the stream opens
-    stream = SweepStream(store, user.id, sweep_id, parse_cursor(last_event_id))
-    return StreamingResponse(stream.events(request), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # Dependencies run in this order: 401, 400 (Last-Event-ID), 404, 429 (streams per user),
+    # all before the stream opens; the body runs once it is open.
+    async for event in SweepStream(request, user, sweep_id, cursor, mailbox).events():
+        yield event
 
 
 class SweepStream:
-    """The event loop of one client's stream.
+    """The events of one client's stream, read from its mailbox.
 
     Args:
-        store: the store.
-        owner_id: the client's user (every read is scoped to it).
+        request: the stream's request (its credential is re-checked now and then).
+        user: the client's user (every read is scoped to it).
         sweep_id: the sweep.
         cursor: (finished_at, trial id) of the last trial the client has seen, or None.
+        mailbox: where the sweep's poller posts its updates.
     """
 
-    def __init__(self, store: Store, owner_id: int, sweep_id: int, cursor: Cursor | None) -> None:
-        self.store = store
-        self.owner_id = owner_id
-        self.sweep_id = sweep_id
+    def __init__(self, request: Request, user: UserRecord, sweep_id: int,
+                 cursor: Cursor | None, mailbox: Mailbox) -> None:
+        self.request, self.user, self.sweep_id = request, user, sweep_id
         self.cursor = cursor
-        self._last_sent = time.monotonic()
+        self.mailbox = mailbox
+        self.store = request.app.state.store
 
-    async def events(self, request: Request) -> AsyncIterator[str]:
-        """Yield the stream's text until the sweep ends or the client goes away."""
-        yield self._mark(f"retry: {RETRY_MS}\n\n")
-        shown: BaseModel | None = None
+    async def events(self) -> AsyncIterator[ServerSentEvent]:
+        """The stream's events until the sweep ends, the credential lapses or the hub closes."""
+        yield ServerSentEvent(retry=RETRY_MS)
+        hub(self.request).follow(self.mailbox, self.user.id, self.sweep_id)
+        shown = None
+        recheck = Recheck(self.request)
         while True:
-            try:
-                sweep, finished = await run_in_threadpool(self._poll)
-            except NotFound:  # deleted meanwhile: nothing more will happen to it
+            updates = await self.mailbox.next(timeout=recheck.due_in())
+            if updates is None or not await recheck.still_authorized():
                 return
-            for trial in finished:
-                yield self._mark(self._trial_event(trial))
-            progress = sweep_progress(sweep)
-            if progress != shown:
-                yield self._mark(_event("progress", progress))
-                shown = progress
-            if finished:
-                continue  # there may be more finished trials than one read returns
-            if sweep.state in FINAL_SWEEP_STATES:
-                yield self._mark(_event("end", progress))
-                return
-            if await _disconnected_after(request, POLL_SECONDS):
-                return
-            if time.monotonic() - self._last_sent >= KEEPALIVE_SECONDS:
-                yield self._mark(": keep-alive\n\n")
+            for update in updates:
+                if update.gone:
+                    return
+                async for event in self._trial_events(update):
+                    yield event
+                if update.progress != shown:
+                    shown = update.progress
+                    yield ServerSentEvent(event="progress", data=update.progress)
+                if update.final:
+                    yield ServerSentEvent(event="end", data=update.progress)
+                    return
 
-    def _poll(self) -> tuple[SweepRecord, list[TrialRecord]]:
-        # The sweep first: once it reads as final, the events read next include every trial.
-        sweep = self.store.get_sweep(self.owner_id, self.sweep_id)
-        return sweep, self.store.trial_events(self.owner_id, self.sweep_id, after=self.cursor)
+    async def _trial_events(self, update: Update) -> AsyncIterator[ServerSentEvent]:
+        if later(update.since, self.cursor):  # the shared feed starts after this client
+            for trial in await run_in_threadpool(self._missed, update.since):
+                yield self._trial_event(trial)
+        for trial in update.trials:
+            if later(cursor_of(trial), self.cursor):
+                yield self._trial_event(trial)
 
-    def _trial_event(self, trial: TrialRecord) -> str:
-        assert trial.finished_at is not None  # trial_events returns finished trials only
-        self.cursor = (trial.finished_at, trial.id)
+    def _missed(self, upto: Cursor | None) -> list[TrialRecord]:
+        """The trials finished after this client's cursor up to `upto`, read from the store."""
+        found: list[TrialRecord] = []
+        after = self.cursor
+        while True:
+            page = self.store.trial_events(self.user.id, self.sweep_id, after=after, limit=PAGE)
+            kept = [t for t in page if not later(cursor_of(t), upto)]
+            found.extend(kept)
+            if len(kept) < len(page) or len(page) < PAGE:
+                return found
+            after = cursor_of(page[-1])
+
+    def _trial_event(self, trial: TrialRecord) -> ServerSentEvent:
+        self.cursor = cursor_of(trial)
         data = trial_public(trial).model_dump_json(exclude={"result": {"curve"}})
-        return f"id: {format_cursor(self.cursor)}\nevent: trial\ndata: {data}\n\n"
+        return ServerSentEvent(event="trial", raw_data=data, id=format_cursor(self.cursor))
 
-    def _mark(self, text: str) -> str:
-        self._last_sent = time.monotonic()
-        return text
+
+class Recheck:
+    """When a stream's credential is checked again, and whether it still holds."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.every = request.app.state.settings.sse_auth_recheck_seconds
+        self.due = time.monotonic() + self.every
+
+    def due_in(self) -> float:
+        return max(0.0, self.due - time.monotonic())
+
+    async def still_authorized(self) -> bool:
+        if time.monotonic() < self.due:
+            return True
+        self.due = time.monotonic() + self.every
+        state = self.request.app.state
+        try:
+            await run_in_threadpool(current_user, self.request, state.store, state.settings)
+        except (Unauthorized, HTTPException):
+            return False
+        return True
+
+
+def hub(request: Request) -> SweepHub:
+    return request.app.state.event_hub
 
 
 def format_cursor(cursor: Cursor) -> str:
@@ -126,21 +191,21 @@ def format_cursor(cursor: Cursor) -> str:
 
 
 def parse_cursor(text: str | None) -> Cursor | None:
-    """The cursor of a `Last-Event-ID` header; None (start over) when absent or malformed."""
+    """The cursor of a `Last-Event-ID` header; None (start over) when absent or empty.
+
+    Raises:
+        BadRequest: not `<ISO time with zone>|<trial id>` with an id this service could send.
+    """
     if not text:
         return None
     when, _, trial_id = text.partition("|")
     try:
         moment = datetime.fromisoformat(when)
-        return (moment, int(trial_id)) if moment.tzinfo is not None else None
     except ValueError:
-        return None
-
-
-def _event(name: str, data: BaseModel) -> str:
-    return f"event: {name}\ndata: {data.model_dump_json()}\n\n"
-
-
-async def _disconnected_after(request: Request, seconds: float) -> bool:
-    await anyio.sleep(seconds)
-    return await request.is_disconnected()
+        moment = None
+    number = int(trial_id) if trial_id.isascii() and trial_id.isdigit() and len(trial_id) < 20 \
+        else 0
+    if moment is None or moment.tzinfo is None or not 1 <= number <= MAX_TRIAL_ID:
+        raise BadRequest("Last-Event-ID must be the id of an event of this stream "
+                         "(<finished_at>|<trial id>); omit it to start from the beginning")
+    return (moment, number)

@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 
 from sweepd import comparisons
 from sweepd.schemas import TrialPublic, TrialsPublic
+from sweepd.settings import Settings
+from sweepd.slots import Slots
 from sweepd.spec import SEED_LIMIT
 from sweepd.states import TrialState
 from sweepd_api.convert import trial_public, trials_public, weights_json
@@ -89,11 +91,21 @@ replay_router = APIRouter(prefix="/sweeps/{sweep_id}/trials", tags=["trials"],
                           responses=problems(401, 404, 422))
 
 
-@replay_router.post("/{trial_id}/replay", responses=problems(409, 503))
+@replay_router.post("/{trial_id}/replay", responses=problems(409, 429, 502, 503))
 def replay_trial(sweep_id: SweepId, trial_id: TrialId, user: CurrentUser,
                  request: Request) -> dict[str, Any]:
     """Train the trial again through the same code path and say whether its weights match.
 
-    Only present when the service runs with an executor (`create_app(replay=...)`).
+    Replays run a few at a time (`SWEEPD_REPLAY_MAX_CONCURRENT`, `SWEEPD_REPLAY_MAX_PER_USER`);
+    one more is refused at once with 429 and `Retry-After`, so a flood holds no server threads.
+    A worker that dies answers 502, a replay over its time budget 503. Only present when the
+    service runs with an executor (`create_app(replay=...)`).
     """
-    return request.app.state.replay(user.id, sweep_id, trial_id)
+    with request.app.state.replay_slots.hold(user.id):
+        return request.app.state.replay(user.id, sweep_id, trial_id)
+
+
+def replay_slots(settings: Settings) -> Slots:
+    """The admission of replays (`app.state.replay_slots`)."""
+    return Slots("replays", total=settings.replay_max_concurrent,
+                 per_key=settings.replay_max_per_user, retry_after=settings.retry_after_seconds)

@@ -8,79 +8,65 @@ host over HTTP/1.1, and a list of running sweeps would otherwise use them all up
     event: end        once every listed sweep is final; then the stream closes
 
 Ids that are not the caller's sweeps are ignored (they produce no events), as in any other
-owner-scoped read.
+owner-scoped read. Like the API's streams, this one is FastAPI's `EventSourceResponse`, reads
+the sweeps through their shared pollers (`sweepd_api.event_hub`), counts against the user's
+cap of open streams (429), closes when the session lapses, and ends when the service stops.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from sweepd.errors import NotFound
 from sweepd.records import SweepRecord
-from sweepd.storage.store import Store
-from sweepd_api.deps import CurrentUser, StoreDep
+from sweepd_api.deps import CurrentUser
+from sweepd_api.event_hub import Mailbox
+from sweepd_api.routers.events import Recheck, hub
 
 router = APIRouter(prefix="/web-api/sweeps", include_in_schema=False)
 
-POLL_SECONDS = 1.0
-KEEPALIVE_SECONDS = 15.0
 MAX_IDS = 100
-FINAL = frozenset({"completed", "failed", "cancelled"})
+RETRY_MS = 3000
 
 IdList = Annotated[str, Query(max_length=1200, pattern=r"^\d{1,10}(,\d{1,10}){0,99}$",
                               description="Comma-separated sweep ids (at most 100).")]
 
 
-@router.get("/live")
-async def live_sweeps(ids: IdList, user: CurrentUser, store: StoreDep,
-                      request: Request) -> StreamingResponse:
+async def open_mailbox(request: Request, user: CurrentUser) -> AsyncIterator[Mailbox]:
+    """Dependency: a progress-only mailbox, held against the user's cap of open streams."""
+    with hub(request).open(user.id, trials=False) as mailbox:
+        yield mailbox
+
+
+@router.get("/live", response_class=EventSourceResponse)
+async def live_sweeps(ids: IdList, user: CurrentUser, request: Request,
+                      mailbox: Annotated[Mailbox, Depends(open_mailbox)],
+                      ) -> AsyncIterator[ServerSentEvent]:
     """Progress of the listed sweeps until all of them are final."""
-    wanted = list(dict.fromkeys(int(i) for i in ids.split(",")))[:MAX_IDS]
-    return StreamingResponse(_follow(store, user.id, wanted, request),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-async def _follow(store: Store, owner_id: int, ids: list[int],
-                  request: Request) -> AsyncIterator[str]:
-    yield "retry: 3000\n\n"
+    yield ServerSentEvent(retry=RETRY_MS)
+    waiting = set(list(dict.fromkeys(int(i) for i in ids.split(",")))[:MAX_IDS])
+    for sweep_id in waiting:
+        hub(request).follow(mailbox, user.id, sweep_id)
     shown: dict[int, dict[str, Any]] = {}
-    last_sent = time.monotonic()
-    while True:
-        sweeps = await run_in_threadpool(_read, store, owner_id, ids)
-        for sweep in sweeps:
-            data = progress_data(sweep)
-            if shown.get(sweep.id) != data:
-                shown[sweep.id] = data
-                last_sent = time.monotonic()
-                yield f"event: progress\ndata: {json.dumps(data)}\n\n"
-        if all(s.state in FINAL for s in sweeps):
-            yield "event: end\ndata: {}\n\n"
+    recheck = Recheck(request)
+    while waiting:
+        updates = await mailbox.next(timeout=recheck.due_in())
+        if updates is None or not await recheck.still_authorized():
             return
-        await anyio.sleep(POLL_SECONDS)
-        if await request.is_disconnected():
-            return
-        if time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
-            last_sent = time.monotonic()
-            yield ": keep-alive\n\n"
-
-
-def _read(store: Store, owner_id: int, ids: list[int]) -> list[SweepRecord]:
-    found = []
-    for sweep_id in ids:
-        try:
-            found.append(store.get_sweep(owner_id, sweep_id))
-        except NotFound:
-            continue
-    return found
+        for update in updates:
+            if update.gone or update.sweep is None:  # not the caller's, or deleted
+                waiting.discard(update.sweep_id)
+                continue
+            data = progress_data(update.sweep)
+            if shown.get(update.sweep_id) != data:
+                shown[update.sweep_id] = data
+                yield ServerSentEvent(event="progress", data=data)
+            if update.final:
+                waiting.discard(update.sweep_id)
+    yield ServerSentEvent(event="end", data={})
 
 
 def progress_data(sweep: SweepRecord) -> dict[str, Any]:

@@ -61,7 +61,8 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
                   metric: str = "test_accuracy", tolerance: float = 0.05,
                   n_total: int | None = None, max_pairs: int | None = None, seed: int = 0,
                   n_boot: int = 2000, loss: str = "auto",
-                  rope: float | None = None) -> Comparison:
+                  rope: float | None = None, max_matching_cost: float | None = None,
+                  max_matching_width: int | None = None) -> Comparison:
     """Compare every trial of a sweep that has a result.
 
     Args:
@@ -80,6 +81,10 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         loss: the training loss, for the loss barriers ("auto": the engine's bce or ce).
         rope: region of practical equivalence of the ranked accuracy (default: the larger of
             the evaluation set's binomial SE at the best accuracy and 0.001).
+        max_matching_cost: bounds the pair budget by the alignment work, pairs × `pair_cost`
+            (Σ width³ per pair, × 3 starts of weight matching for deeper nets); None: no bound.
+        max_matching_width: hidden layers wider than this are not aligned at all (no
+            solutions, a note says so); None: no cap.
 
     Returns:
         The Comparison.
@@ -91,8 +96,10 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
     _check_options(metric, tolerance, max_pairs)
     ev = evaluation(dataset)
     asked, metric = metric, _available(metric, ev.name)
+    too_wide = max_matching_width is not None and max(model_spec.hidden) > max_matching_width
     context = _Context(model_spec, ev, _effective_inputs(dataset), metric, tolerance,
-                       _pair_budget(model_spec, max_pairs), seed, n_boot, dataset, loss)
+                       _pair_budget(model_spec, max_pairs, max_matching_cost), seed, n_boot,
+                       dataset, loss, align=not too_wide)
     grouped = _group(trials)
     groups = [_group_result(key, members, weights_by_trial_id, context)
               for key, members in grouped.items()]
@@ -106,7 +113,8 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         ranked_metric=f"{ev.name}_accuracy_tail", groups=groups,
         pairs=_pairwise(grouped, context), notes=[],
     )
-    return comparison.model_copy(update={"notes": _notes(comparison, asked),
+    notes = _notes(comparison, asked) + _bound_notes(comparison, context, max_matching_width)
+    return comparison.model_copy(update={"notes": notes,
                                          "verdict": build_verdict(comparison, rope=rope)})
 
 
@@ -120,12 +128,12 @@ def _available(metric: str, evaluated_on: str) -> str:
 class _Context:
     def __init__(self, model: ModelSpec, ev: Evaluation, x_effective: np.ndarray, metric: str,
                  tolerance: float, max_pairs: int, seed: int, n_boot: int,
-                 dataset: DatasetLike, loss: str) -> None:
+                 dataset: DatasetLike, loss: str, *, align: bool = True) -> None:
         self.model, self.activation, self.ev = model, model.activation, ev
         self.x_effective, self.metric, self.tolerance = x_effective, metric, tolerance
         self.max_pairs, self.seed, self.n_boot = max_pairs, seed, n_boot
         self.majority = diag.majority_rate(ev.y)
-        self.dataset, self.loss = dataset, loss
+        self.dataset, self.loss, self.align = dataset, loss, align
         self.ranked = f"{ev.name}_accuracy_tail"
 
 
@@ -138,10 +146,39 @@ def _check_options(metric: str, tolerance: float, max_pairs: int | None) -> None
         raise InvalidSpec("max_pairs must be at least 1")
 
 
-def _pair_budget(model: ModelSpec, max_pairs: int | None) -> int:
-    if max_pairs is not None:
-        return max_pairs
+def default_max_pairs(model: ModelSpec) -> int:
+    """The pair budget per group when none is given."""
     return DEFAULT_MAX_PAIRS if len(model.hidden) == 1 else DEFAULT_MAX_PAIRS_DEEP
+
+
+def pair_cost(model: ModelSpec) -> int:
+    """The alignment work of one pair of runs, in units of width³ (one assignment per layer,
+    three starts of weight matching for deeper nets)."""
+    per_pass = sum(int(w) ** 3 for w in model.hidden)
+    return per_pass if len(model.hidden) == 1 else 3 * per_pass
+
+
+def _pair_budget(model: ModelSpec, max_pairs: int | None, max_cost: float | None) -> int:
+    budget = default_max_pairs(model) if max_pairs is None else max_pairs
+    if max_cost is not None:
+        budget = min(budget, max(1, int(max_cost // pair_cost(model))))
+    return budget
+
+
+def _bound_notes(comparison: Comparison, ctx: _Context, max_width: int | None) -> list[str]:
+    """What the work bounds left out, so that a sample is never mistaken for the whole."""
+    if not ctx.align:
+        return [f"solutions modulo symmetry are not computed: a hidden layer of "
+                f"{max(ctx.model.hidden)} units is wider than the alignment cap of {max_width} "
+                f"(SWEEPD_COMPARE_MAX_MATCHING_WIDTH)"]
+    sampled = [g for g in comparison.groups if g.solutions and g.solutions.n_left_out]
+    if not sampled:
+        return []
+    sizes = ", ".join(f"{g.initializer} {g.solutions.n_trials} of "
+                      f"{g.solutions.n_trials + g.solutions.n_left_out}"
+                      for g in sampled if g.solutions)
+    return [f"sampled: solutions are clustered over the first runs by seed within a budget of "
+            f"{ctx.max_pairs} pairs per initializer ({sizes} runs)"]
 
 
 def _effective_inputs(dataset: DatasetLike, limit: int = 512) -> np.ndarray:
@@ -251,7 +288,7 @@ def _failures(members: list[TrialRecord], trials: list[TrialDiagnostics]) -> Fai
 def _solutions(done: list[TrialRecord], layers: dict[int, Layers],
                trials: list[TrialDiagnostics], ctx: _Context) -> Solutions | None:
     ok = sorted((t for t, d in zip(done, trials) if not d.diverged), key=lambda t: t.seed)
-    if not ok:
+    if not ok or not ctx.align:
         return None
     fits = int((1 + math.sqrt(1 + 8 * ctx.max_pairs)) / 2)  # largest n with n(n-1)/2 ≤ budget
     chosen = ok[:max(1, fits)]
