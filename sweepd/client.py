@@ -132,9 +132,10 @@ class Client:
         """Block until the sweep is in a final state, with a progress bar fed by SSE.
 
         The bar counts training steps (trials × steps, running trials' progress included) and
-        shows the finished trials beside it. When the service restarts or answers 503, the
-        client reconnects with backoff (honouring Retry-After) and resumes the stream from the
-        last event it saw, for up to `reconnect_for` seconds without an answer.
+        shows the finished trials beside it. When the service restarts or answers 503 (or 429:
+        too many of the user's streams are open), the client reconnects with backoff
+        (honouring Retry-After) and resumes the stream from the last event it saw, for up to
+        `reconnect_for` seconds without an answer.
 
         Raises:
             TimeoutError: the sweep has not finished after `timeout` seconds.
@@ -161,6 +162,10 @@ class Client:
                     sweep = self.get(sweep_id)
                     stream.answered({})
                 except (Unavailable, httpx.TransportError) as exc:
+                    stream.back_off(exc)
+                except LimitExceeded as exc:  # 429: too many open streams; try again later
+                    if getattr(exc, "retry_after", None) is None:
+                        raise
                     stream.back_off(exc)
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"sweep {sweep_id} still {sweep.state} after {timeout} s")

@@ -10,6 +10,7 @@ and cached alike, so `sweep.plot(...)` in the SDK shows what the page shows.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
@@ -29,14 +30,17 @@ FigureName = Annotated[Literal["trials", "comparison", "units"], Path(
     200: {"description": "The figure's data as the web page reads it (its shape follows the page).",
           "content": {"application/json": {"schema": {"type": "object"}}}},
     **problems(401, 404)})
-def sweep_figure(sweep_id: SweepId, name: FigureName, user: CurrentUser, store: StoreDep,
-                 request: Request) -> Response:
+async def sweep_figure(sweep_id: SweepId, name: FigureName, user: CurrentUser, store: StoreDep,
+                       request: Request) -> Response:
     """The data behind one of the status page's plots of a sweep (`sweep.plot(...)` draws it)."""
     state = request.app.state
     if name == "trials":
-        body = views.trials_json(store, user.id, sweep_id, state.web_figures)
+        compute = partial(views.trials_json, store, user.id, sweep_id, state.web_figures)
     elif name == "units":
-        body = views.units_json(store, user.id, sweep_id, state.web_figures)
+        compute = partial(views.units_json, store, user.id, sweep_id, state.web_figures)
     else:
-        body = views.comparison_json(store, user.id, sweep_id, state.web_figures, state.comparisons)
+        compute = partial(views.comparison_json, store, user.id, sweep_id, state.web_figures,
+                          state.comparisons)
+    # Off the event loop, a few at a time and within a time budget, as comparisons are.
+    body = await state.compare_runner.run(("figures", name, user.id, sweep_id), compute)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -53,10 +54,12 @@ def sweep_trials(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
 
 
 @router.get("/{sweep_id}/comparison")
-def sweep_comparison(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
-                     request: Request) -> Response:
-    return reply(views.comparison_json(store, user.id, sweep_id, request.app.state.web_figures,
-                                       request.app.state.comparisons))
+async def sweep_comparison(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
+                           request: Request) -> Response:
+    """Through the comparisons' runner, as `/compare` is: a few at a time, with a time budget."""
+    state = request.app.state
+    return reply(await state.compare_runner.run(("figures", user.id, sweep_id), partial(
+        views.comparison_json, store, user.id, sweep_id, state.web_figures, state.comparisons)))
 
 
 @router.get("/{sweep_id}/units")

@@ -128,3 +128,36 @@ def test_plots_without_plotly_name_the_extra():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "pip install 'sweepd[plot]'" in out.stdout
+
+
+def test_wait_backs_off_when_the_stream_cap_answers_429(monkeypatch):
+    """Over the per-user stream cap the service answers 429 with Retry-After: wait() waits
+    that long and reconnects instead of giving up."""
+    from sweepd.client import Client, Sweep
+    from sweepd.errors import LimitExceeded
+    from sweepd.schemas import SweepPublic
+
+    def public(state):
+        return SweepPublic.model_validate({
+            "id": 1, "name": "s", "state": state, "n_trials": 1,
+            "counts": {"pending": 0, "running": 0, "completed": int(state == "completed"),
+                       "failed": 0, "cancelled": 0},
+            "progress": 1.0 if state == "completed" else 0.0, "spec": {"training": {"steps": 1}},
+            "created_at": "2026-12-02T00:00:00Z", "updated_at": "2026-12-02T00:00:00Z"})
+
+    client = Client(url="http://127.0.0.1:9", token="swd_x")
+    states = iter(["running", "completed"])
+    monkeypatch.setattr(client, "get", lambda sweep_id: Sweep(client, public(next(states))))
+    refused = []
+
+    def events(sweep_id, **kw):
+        if not refused:
+            error = LimitExceeded("429: too many event streams")
+            error.retry_after = 0.01
+            refused.append(error)
+            raise error
+        yield "end", {}
+
+    monkeypatch.setattr(client, "events", events)
+    assert client.wait(1, progress=False).state == "completed"
+    assert len(refused) == 1
