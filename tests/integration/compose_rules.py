@@ -391,10 +391,12 @@ def gpu_workers(compose: Mapping[str, Any]) -> Problems:
 
 @cache
 def project_packages() -> tuple[str, ...]:
-    """Top-level packages the wheel ships (pyproject's packages.find include list)."""
-    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    include = meta["tool"]["setuptools"]["packages"]["find"]["include"]
-    return tuple(p.rstrip("*") for p in include)
+    """The repository folders the wheel's packages come from (pyproject's `packages`, through
+    `package-dir`: sweepd_api is the folder api/, and so on)."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = setuptools.get("package-dir", {})
+    tops = dict.fromkeys(p.split(".")[0] for p in setuptools["packages"])
+    return tuple(folders.get(top, top) for top in tops)
 
 
 def dockerfile_problems(text: str, *, torch_version: str) -> list[str]:

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -118,10 +119,18 @@ def test_build_wheel_from_image_build_context_with_every_package_file(tmp_path):
                    check=True, capture_output=True, timeout=300)
     wheel = next((tmp_path / "dist").glob("sweepd-*.whl"))
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    needed = {p.relative_to(ROOT).as_posix() for package in rules.project_packages()
+    needed = {_installed(p.relative_to(ROOT).as_posix()) for package in rules.project_packages()
               for p in (ROOT / package).rglob("*") if _needed_at_run_time(p)}
-    assert "migrations/versions/0001_initial.py" in needed
+    assert "sweepd_migrations/versions/0001_initial.py" in needed
     assert needed <= shipped, sorted(needed - shipped)
+
+
+def _installed(path: str) -> str:
+    """Where a repository file lands in the wheel: api/app.py → sweepd_api/app.py."""
+    folders = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    package = {folder: name for name, folder in folders.items()}
+    top, _, rest = path.partition("/")
+    return f"{package.get(top, top)}/{rest}"
 
 
 # -- every rule can fail ---------------------------------------------------------------------
