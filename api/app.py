@@ -113,6 +113,8 @@ def _lifespan(hooks: Sequence[Hook]) -> Callable[[FastAPI], Any]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stops: list[Callable[[], None]] = []
+        _app.state.event_hub.reopen()  # closed by an earlier lifespan of the same app (tests)
+        _app.state.compare_runner.start()
         try:
             for start, stop in hooks:
                 await run_in_threadpool(start)

@@ -229,6 +229,10 @@ class SweepHub:
         """Sweeps being polled now."""
         return len(self._pollers)
 
+    def reopen(self) -> None:
+        """Take streams again after `close` (an app started anew in one process)."""
+        self.closed = False
+
     def close(self) -> None:
         """End every stream and refuse new ones (call on the event loop)."""
         self.closed = True

@@ -87,6 +87,13 @@ class ComparisonRunner:
         with self._lock:
             self._running.pop(key, None)
 
+    def start(self) -> None:
+        """Take comparisons again after a `shutdown` (an app started anew in one process)."""
+        with self._lock:
+            if self._pool._shutdown:  # noqa: SLF001  (no public flag; set by shutdown())
+                self._pool = ThreadPoolExecutor(self.capacity, thread_name_prefix="sweepd-compare")
+                self._running.clear()
+
     def shutdown(self) -> None:
         """Drop the comparisons not yet started; those running finish on their own."""
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -247,3 +247,17 @@ def test_a_stream_of_another_users_sweep_is_a_404_before_it_opens(make_app, alic
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert app.state.event_hub.streams.in_use() == 0
+
+
+def test_an_app_started_twice_still_streams_and_compares(app, alice, store):
+    """A lifespan's end closes the event hub and the comparisons' pool; the next start of the
+    same app opens them again (TestClient and schemathesis start one app many times)."""
+    from tests.integration.api.api_support import finish_trials, open_client, small_spec
+
+    with open_client(app, alice) as first:
+        sweep_id = first.post("/api/v1/sweeps", json=small_spec("twice")).json()["id"]
+    finish_trials(store)
+    with open_client(app, alice) as second:
+        stream = second.get(f"/api/v1/sweeps/{sweep_id}/events")
+        assert stream.status_code == 200 and "event: end" in stream.text
+        assert second.get(f"/api/v1/sweeps/{sweep_id}/compare").status_code == 200
