@@ -5,7 +5,10 @@ A module of its own (not the conftest) so that test modules can import it by nam
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,3 +155,23 @@ def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str, str | None, str]]:
             event_id = line[3:].strip()
         elif line.startswith("data:"):
             data.append(line[5:].strip())
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[str]:
+    """The app on a free loopback port (uvicorn in a thread of this process); its lifespan
+    runs around the block, which gets the base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="api-test-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

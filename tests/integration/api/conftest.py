@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +28,7 @@ from sweepd.storage.database import create_engine
 from sweepd.storage.schema import migrate, open_store
 from sweepd.storage.store import Store
 from sweepd_api import create_app
-from tests.integration.api.api_support import User, open_client, table_counts, table_names
+from tests.integration.api.api_support import User, open_client, serve_app, table_counts, table_names
 
 PG_ADMIN_URL = os.environ.get("SWEEPD_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -158,18 +156,7 @@ def anonymous(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def live_url(app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port, in a thread of this process."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="api-test-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with serve_app(app) as url:
+        yield url
 
 

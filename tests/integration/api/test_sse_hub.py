@@ -12,35 +12,22 @@ import statistics
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from tests.integration.api.api_support import finish_trials, open_client, parse_sse, small_spec
+from tests.integration.api.api_support import finish_trials, open_client, parse_sse, serve_app, small_spec
 
 SWEEPS = "/api/v1/sweeps"
 FAST = {"sse_poll_seconds": 0.1, "trusted_hosts": "testserver,127.0.0.1"}
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app on a free loopback port (uvicorn in a thread); its lifespan runs around it."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="sse-test-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+def serve(app: FastAPI):
+    """The app on a free loopback port; its lifespan runs around it."""
+    return serve_app(app)
 
 
 @pytest.fixture
