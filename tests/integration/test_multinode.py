@@ -210,7 +210,8 @@ def _victim(service: Service, workers: list[Node], sweep_id: int) -> Node | None
 
 def test_complete_sweep_after_worker_node_killed_mid_sweep(service, workers):
     service.wait_slots(2)
-    sweep = service.submit(moons_spec("multinode-kill", steps=40_000, seeds=2))
+    sweep = service.submit(moons_spec("multinode-kill", steps=150_000, seeds=2))
+    # long enough to be caught running on a quiet machine (40 000 steps could end between polls)
     assert sweep["n_trials"] == 4  # two batches of two, one on each worker node
 
     victim = wait_until(lambda: _victim(service, workers, sweep["id"]), 120,
