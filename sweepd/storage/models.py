@@ -140,6 +140,27 @@ class SqlSweep(Base):
     finished_at: Mapped[datetime | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     body_hash: Mapped[str | None] = mapped_column(String(64))
+    # Why an adaptive sweep stopped adding seeds (sweepd.analysis.sequential.STOP_REASONS).
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class SqlSweepGrowth(Base):
+    """One growth of a sweep: seeds a user added (`source` "request", under an optional
+    Idempotency-Key) or a block the adaptive rule added ("adaptive", with the decision state
+    that asked for it, or the final one with `n_trials` 0)."""
+
+    __tablename__ = "sweep_growths"
+    __table_args__ = (UniqueConstraint("sweep_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    added: Mapped[dict[str, Any]]  # {"seeds": [...]} or, adaptive, {"arms": {label: [...]}}
+    n_trials: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
 
 
 class SqlTrial(Base):

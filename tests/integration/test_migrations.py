@@ -31,7 +31,7 @@ from sweepd.storage.schema import (
     verify_schema,
 )
 
-TABLES = {"users", "api_tokens", "web_sessions", "sweeps", "trials", "results",
+TABLES = {"users", "api_tokens", "web_sessions", "sweeps", "sweep_growths", "trials", "results",
           "dispatcher_leases"}
 
 
