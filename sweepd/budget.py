@@ -112,8 +112,10 @@ def trial_cost(dataset: DatasetSpec, model: ModelSpec, training: TrainingSpec,
 
 def sweep_cost(spec: SweepSpec) -> SweepCost:
     """Estimate each grid point's trials (they differ only by seed and initializer) and add up;
-    with a search, charge every trial as the costliest corner of its space."""
-    per_point = spec.n_seeds * len(spec.initializers)
+    with a search, charge every trial as the costliest corner of its space; an adaptive sweep is
+    charged at its cap (`max` seeds per initializer), the most it can grow to."""
+    seeds = spec.adaptive.max if spec.adaptive is not None else spec.n_seeds
+    per_point = seeds * len(spec.initializers)
     values = [trial_cost(dataset, model, training, spec.store)
               for dataset, model, training in spec.grid_sections()]
     if spec.search is not None:
@@ -124,7 +126,7 @@ def sweep_cost(spec: SweepSpec) -> SweepCost:
     else:
         flops = sum(c.flops for c in values) * per_point
         stored = sum(c.stored_bytes for c in values) * per_point
-    return SweepCost(trials=spec.n_trials, flops=flops, stored_bytes=stored,
+    return SweepCost(trials=spec.max_trials, flops=flops, stored_bytes=stored,
                      most_flops=max(values, key=lambda c: c.flops),
                      most_memory=max(values, key=lambda c: c.memory_bytes))
 

@@ -22,10 +22,8 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     StringConstraints,
-    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -58,11 +56,18 @@ from sweepd.spec_initializers import (  # noqa: F401  (re-exported: they are par
     _name_to_mapping,
     initializer_label,
 )
+from sweepd.spec_seeds import (  # noqa: F401  (re-exported: they are part of the spec)
+    MAX_SEEDS,
+    SEED_LIMIT,
+    AdaptiveRule,
+    AdaptiveSeeds,
+    Seed,
+    SeedRange,
+    Seeds,
+)
 from sweepd.spec_yaml import MAX_SPEC_BYTES, SpecYamlError, load_yaml
 
 MAX_TRIALS_DEFAULT = 100_000
-SEED_LIMIT = 2**63  # seeds are non-negative signed 64-bit integers
-MAX_SEEDS = 100_000
 MAX_CURVE_POINTS = 10_000  # per trial, the final cost included (issue 14: 1e7 points was 5 GiB)
 
 # The README's quick sweep, verbatim as examples/spec.json (a test keeps the two equal): the
@@ -198,29 +203,6 @@ class TrainingSpec(_Strict):
         return self
 
 
-class SeedRange(_Strict):
-    """The seeds start, start + 1, ..., start + count - 1."""
-
-    start: int = Field(0, ge=0, lt=SEED_LIMIT, description="First seed, in [0, 2**63).")
-    count: int = Field(..., ge=1, le=MAX_SEEDS, description="How many seeds, in [1, 100 000].")
-
-    @model_validator(mode="after")
-    def _in_range(self) -> SeedRange:
-        if self.start + self.count > SEED_LIMIT:
-            raise ValueError(f"seeds must stay below 2**63 (start + count ≤ {SEED_LIMIT})")
-        return self
-
-    def values(self) -> list[int]:
-        return list(range(self.start, self.start + self.count))
-
-
-Seed = Annotated[int, Field(ge=0, lt=SEED_LIMIT)]
-
-
-def _seeds_kind(value: Any) -> str:
-    return "range" if isinstance(value, (dict, SeedRange)) else "list"
-
-
 class StoreSpec(_Strict):
     """What each trial keeps besides its final weights and metrics."""
 
@@ -280,12 +262,10 @@ class SweepSpec(_Strict):
                                                                      "trains.")
     training: TrainingSpec = Field(default_factory=TrainingSpec, description=(
         "How every trial is trained."))
-    seeds: Annotated[
-        Union[Annotated[SeedRange, Tag("range")],
-              Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS), Tag("list")]],
-        Discriminator(_seeds_kind),
-    ] = Field(description=("The seeds: {start, count} or a list of distinct integers in "
-                           "[0, 2**63), at most 100 000."))
+    seeds: Seeds = Field(description=(
+        "The seeds: {start, count}, a list of distinct integers in [0, 2**63) (at most "
+        "100 000), or {adaptive: {initial, step, max, alpha}} to add blocks of seeds until the "
+        "comparison is decided."))
     initializers: list[InitializerInput] = Field(min_length=1, max_length=100, description=(
         "Kernel initializers compared, 1 to 100, each an object or its name alone "
         "(\"glorot_uniform\")."))
@@ -345,7 +325,18 @@ class SweepSpec(_Strict):
             _check_axis(getattr(self, path.partition(".")[0]), path, values)
         if self.search is not None:
             object.__setattr__(self, "search", self._checked_search(self.search))
+        if self.adaptive is not None:
+            if self.search is not None:
+                raise ValueError("adaptive seeds and a search cannot be combined: give the "
+                                 "seeds as {start, count} or a list")
+            if len(self.initializers) < 2:
+                raise ValueError("adaptive seeds need at least two initializers to compare")
         limit = (info.context or {}).get("max_trials", MAX_TRIALS_DEFAULT)
+        if self.adaptive is not None and self.max_trials > limit:
+            raise ValueError(
+                f"this adaptive sweep can grow to {self.max_trials} trials ({self.adaptive.max} "
+                f"seeds × {len(self.initializers)} initializers × {self.n_grid_points} grid "
+                f"points), over the limit of {limit}")
         if self.n_trials > limit:
             raise ValueError(
                 f"this sweep expands to {self.n_trials} trials "
@@ -395,11 +386,24 @@ class SweepSpec(_Strict):
 
     @property
     def seed_values(self) -> list[int]:
-        return self.seeds.values() if isinstance(self.seeds, SeedRange) else list(self.seeds)
+        """The seeds every cell is expanded with (an adaptive sweep's first block)."""
+        return list(self.seeds) if isinstance(self.seeds, list) else self.seeds.values()
 
     @property
     def n_seeds(self) -> int:
-        return self.seeds.count if isinstance(self.seeds, SeedRange) else len(self.seeds)
+        return len(self.seeds) if isinstance(self.seeds, list) else len(self.seeds.values())
+
+    @property
+    def adaptive(self) -> AdaptiveRule | None:
+        """The seeds-until-decided rule, when the seeds are adaptive."""
+        return self.seeds.adaptive if isinstance(self.seeds, AdaptiveSeeds) else None
+
+    @property
+    def max_trials(self) -> int:
+        """The most trials the sweep can come to: `n_trials`, or at an adaptive sweep's cap."""
+        if self.adaptive is None:
+            return self.n_trials
+        return self.adaptive.max * len(self.initializers) * self.n_grid_points
 
     @property
     def n_grid_points(self) -> int:
