@@ -37,7 +37,17 @@ from sweepd_api.middleware import (
     TrustedHostMiddleware,
 )
 from sweepd_api.openapi import build_openapi
-from sweepd_api.routers import compare, events, exports, figures, health, metrics, sweeps, trials
+from sweepd_api.routers import (
+    compare,
+    events,
+    exports,
+    figures,
+    growth,
+    health,
+    metrics,
+    sweeps,
+    trials,
+)
 
 log = logging.getLogger("api.app")
 
@@ -101,8 +111,8 @@ def _include_routers(app: FastAPI, *, with_replay: bool) -> None:
     app.include_router(metrics.router)
     # Health under the API prefix as well, for clients that only know the base URL.
     app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
-    for router in (sweeps.router, trials.router, events.router, compare.router, figures.router,
-                   exports.router):
+    for router in (sweeps.router, growth.router, trials.router, events.router, compare.router,
+                   figures.router, exports.router):
         app.include_router(router, prefix=API_PREFIX)
     if with_replay:
         app.include_router(trials.replay_router, prefix=API_PREFIX)

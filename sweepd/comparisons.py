@@ -96,7 +96,7 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
     from sweepd.datasets import load
 
     sweep_id = sweep.id
-    spec = SweepSpec.model_validate(sweep.spec)
+    spec = SweepSpec.stored(sweep.spec)
     finished = store.sweep_results(owner_id, sweep_id)
     trials, _ = store.list_trials(owner_id, sweep_id, limit=sweep.n_trials, offset=0)
     blobs = {t.id: weights.unpack(blob) for t, blob in finished}
@@ -129,7 +129,7 @@ def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: i
     from sweepd.datasets import load
 
     sweep = store.get_sweep(owner_id, sweep_id)
-    spec = SweepSpec.model_validate(sweep.spec)
+    spec = SweepSpec.stored(sweep.spec)
     ta, tb = (store.get_trial(owner_id, sweep_id, t) for t in (a, b))
     for trial in (ta, tb):
         if trial.result is None:
@@ -159,7 +159,7 @@ def canonical_weights(store: ResultReader, owner_id: int, sweep_id: int, trial_i
 
     sweep = store.get_sweep(owner_id, sweep_id)
     trial = store.get_trial(owner_id, sweep_id, trial_id)
-    model = SweepSpec.model_validate(sweep.spec).trial_for(
+    model = SweepSpec.stored(sweep.spec).trial_for(
         trial.seed, trial.initializer, trial.params).model
     raw, _ = store.get_weights(owner_id, sweep_id, trial_id, which)
     return weights.pack(canonical_form(weights.unpack(raw), model.activation))

@@ -46,6 +46,21 @@ class SweepRecord(_Record):
     updated_at: datetime
     finished_at: datetime | None = None
     idempotency_key: str | None = None
+    stop_reason: str | None = None  # why an adaptive sweep stopped adding seeds
+
+
+class GrowthRecord(_Record):
+    """One growth of a sweep: seeds a user added, or a block of the adaptive rule."""
+
+    id: int
+    sweep_id: int
+    source: str  # "request" or "adaptive"
+    seeds: list[int]  # the seeds added (to `initializers`, or per arm for a block)
+    initializers: list[str] | None  # the labels that got them; None: every initializer
+    n_trials: int
+    decision: dict[str, Any] | None  # the adaptive rule's state that asked for this block
+    created_at: datetime
+    idempotency_key: str | None = None
 
 
 class ResultRecord(ResultFields):

@@ -9,6 +9,8 @@ dependencies.
     SweepCreate   = SweepSpec, the request body of POST /api/v1/sweeps
     SweepPublic   a sweep: state, counts per trial state, progress, spec, timestamps
     SweepsPublic  a page of sweeps
+    SeedsAdd      the request body of POST /api/v1/sweeps/{id}/seeds
+    GrowthPublic  one growth of a sweep (seeds added by a request or by the adaptive rule)
     TrialPublic   a trial, with its ResultPublic once it has one
     TrialsPublic  a page of trials
     WeightsJson   a trial's weights as nested lists (`?format=json`)
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sweepd.results import ResultFields
 from sweepd.spec import SweepSpec
+from sweepd.spec_seeds import MAX_SEEDS, Seed
 from sweepd.states import SweepState, TrialState
 
 DEFAULT_PAGE_SIZE = 50
@@ -57,7 +60,8 @@ class SweepPublic(_Public):
     """pending (nothing started), running, completed, failed (some trials failed for good) or
     cancelled."""
     n_trials: NonNegative
-    """Trials in the grid: seeds × initializers × grid points."""
+    """Trials in the sweep: seeds × initializers × grid points when submitted; more once seeds
+    are added (`POST /sweeps/{id}/seeds`, or an adaptive sweep's blocks)."""
     counts: dict[str, NonNegative]
     """Trials per state; every trial state is present, zeros included."""
     progress: Share
@@ -73,6 +77,76 @@ class SweepPublic(_Public):
     idempotency_key: str | None = None
     """The `Idempotency-Key` header it was submitted with, if any: resubmitting with the same key
     returns this sweep."""
+    stop_reason: Literal["decided", "equivalent", "max_seeds"] | None = None
+    """Why an adaptive sweep stopped adding seeds: every pair that matters decided (`decided`),
+    every one practically equivalent (`equivalent`), or the cap reached (`max_seeds`); null
+    while it still may add seeds, and for every other sweep."""
+
+
+class SeedsAdd(_Public):
+    """Seeds to add to a sweep: `count` (the next unused ones) or `seeds` (these), not both."""
+
+    count: Annotated[int, Field(ge=1, le=MAX_SEEDS)] | None = None
+    """How many seeds to add: the ones after the sweep's largest seed, in order."""
+    seeds: Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS)] | None = None
+    """These seeds, none of them in the sweep already, each in [0, 2**63)."""
+    initializers: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]],
+                            Field(min_length=1, max_length=100)] | None = None
+    """Only these initializers (by label) get the seeds; unset: every initializer of the
+    sweep. The verdict's command leaves out the initializers that fail."""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SeedsAdd:
+        if (self.count is None) == (self.seeds is None):
+            raise ValueError("give either count or seeds")
+        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("seeds must be unique")
+        if self.initializers is not None and len(set(self.initializers)) != len(
+                self.initializers):
+            raise ValueError("initializers must be unique")
+        return self
+
+
+class GrowthPublic(_Public):
+    """One growth of a sweep: seeds its owner added, or a block of the adaptive rule (with the
+    decision state that asked for it; the rule's last row, with no trials, says why it
+    stopped)."""
+
+    id: int
+    """The growth's id."""
+    sweep_id: int
+    """The sweep that grew."""
+    source: Literal["request", "adaptive"]
+    """Who added the seeds: a request (`POST /sweeps/{id}/seeds`) or the adaptive rule."""
+    seeds: list[int]
+    """The seeds added."""
+    initializers: list[str] | None
+    """The initializers that got them; null: every initializer."""
+    n_trials: NonNegative
+    """Trials added."""
+    decision: dict[str, Any] | None
+    """The adaptive rule's state at this look: per grid point the best initializer and, for
+    each pair, its state (winner, equivalent, undecided, max_seeds) and confidence bounds."""
+    created_at: datetime
+    """When the seeds were added (UTC)."""
+    idempotency_key: str | None = None
+    """The `Idempotency-Key` of the request, if any."""
+
+
+class SeedsAdded(_Public):
+    """The answer to adding seeds: the grown sweep and the growth."""
+
+    sweep: SweepPublic
+    """The sweep after it grew (running again if it had finished)."""
+    growth: GrowthPublic
+    """What was added."""
+
+
+class GrowthsPublic(_Public):
+    """Every growth of a sweep, oldest first."""
+
+    items: list[GrowthPublic]
+    """The growths, oldest first."""
 
 
 class _Page(_Public):

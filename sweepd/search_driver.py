@@ -41,7 +41,7 @@ def advance_searches(store: SearchPort) -> int:
     added = 0
     for sweep in store.open_search_sweeps():
         try:
-            added += advance(store, sweep.id, SweepSpec.model_validate(sweep.spec))
+            added += advance(store, sweep.id, SweepSpec.stored(sweep.spec))
         except Exception:  # one sweep's trouble must not stop the others' searches
             log.exception("search of sweep %d could not advance", sweep.id)
     return added

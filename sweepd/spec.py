@@ -440,14 +440,21 @@ class SweepSpec(_Strict):
         """
         if self.search is not None and search_points is None:
             raise ValueError("a search sweep expands only for given search points")
-        out: list[TrialSpec] = []
         grid = self.grid_points()
         points = [{**g, **sp} for sp in (search_points or [{}]) for g in grid]
+        return self.cells(self.seed_values, self.initializers, points)
+
+    def cells(self, seeds: list[int], initializers: list[Any],
+              points: list[dict[str, Any]]) -> list[TrialSpec]:
+        """The cells of these seeds × initializers (of this sweep) at these points, point by
+        point, seed by seed: what `trials` expands to, and what a growing sweep adds. A cell is
+        the same (`cell_key`, batch key, everything it trains) whichever call made it."""
+        out: list[TrialSpec] = []
         for point in points:
             sections = self._resolved_sections(point)
             batch_key = self._batch_key(sections)
-            for seed in self.seed_values:
-                for init in self.initializers:
+            for seed in seeds:
+                for init in initializers:
                     out.append(self._cell(seed, init, point, sections, batch_key))
         return out
 
@@ -501,6 +508,12 @@ class SweepSpec(_Strict):
         )
 
     # -- files ------------------------------------------------------------------------------
+
+    @classmethod
+    def stored(cls, data: dict[str, Any]) -> SweepSpec:
+        """A spec read back from the store: validated as at submission, but with no trial limit
+        (the sweep was held to the limit when it was submitted or grown)."""
+        return cls.model_validate(data, context={"max_trials": math.inf})
 
     @classmethod
     def from_yaml(cls, text: str, *, max_trials: int = MAX_TRIALS_DEFAULT) -> SweepSpec:

@@ -38,7 +38,7 @@ class Replayer:
         if trial.result is None:
             raise Conflict(f"trial {trial_id} has no result to replay yet (state {trial.state})")
         stored, stored_sha = self.store.get_weights(owner_id, sweep_id, trial_id, "final")
-        spec = SweepSpec.model_validate(sweep.spec).trial_for(
+        spec = SweepSpec.stored(sweep.spec).trial_for(
             trial.seed, trial.initializer, trial.params)
         outcome = self._run(trial_id, spec)
         fresh = outcome["results"][0]

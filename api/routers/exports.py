@@ -40,7 +40,7 @@ def export_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep, request:
                  format: Format = "parquet") -> Response:
     """Every trial of a sweep as one table, for pandas, DuckDB or a spreadsheet."""
     sweep = store.get_sweep(user.id, sweep_id)
-    spec = SweepSpec.model_validate(sweep.spec)
+    spec = SweepSpec.stored(sweep.spec)
     exports.check_budget(exports.estimate_bytes(spec, sweep.n_trials),
                          request.app.state.settings.max_export_bytes)
     rows = exports.trial_rows(spec, _all_trials(store, user.id, sweep_id, sweep.n_trials))

@@ -57,7 +57,7 @@ def trials_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) 
 def units_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCache) -> bytes:
     """Hidden units of every completed trial, raw and canonical (see `sweepd_api.web.units`)."""
     sweep = store.get_sweep(owner_id, sweep_id)
-    activation = SweepSpec.model_validate(sweep.spec).model.activation
+    activation = SweepSpec.stored(sweep.spec).model.activation
 
     def compute() -> bytes:
         finished = store.sweep_results(owner_id, sweep_id)
@@ -104,7 +104,7 @@ def boundary_view(store: Store, owner_id: int, sweep_id: int,
     """
     if not 1 <= len(trial_ids) <= MAX_BOUNDARY_TRIALS:
         raise BadRequest(f"choose 1 to {MAX_BOUNDARY_TRIALS} trials (got {len(trial_ids)})")
-    spec = SweepSpec.model_validate(store.get_sweep(owner_id, sweep_id).spec)
+    spec = SweepSpec.stored(store.get_sweep(owner_id, sweep_id).spec)
     panels = []
     for trial_id in dict.fromkeys(trial_ids):
         trial = store.get_trial(owner_id, sweep_id, trial_id)
@@ -146,7 +146,7 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
         NotFound: no such sweep for this owner.
     """
     sweep = store.get_sweep(owner_id, sweep_id)
-    spec = SweepSpec.model_validate(sweep.spec)
+    spec = SweepSpec.stored(sweep.spec)
     data = sweep_dataset(spec)
     groups = [figures.group_label(initializer_label(init), point)
               for point in spec.grid_points()[:MAX_LISTED_POINTS] for init in spec.initializers]
@@ -166,7 +166,7 @@ def trial_page(store: Store, owner_id: int, sweep_id: int, trial_id: int) -> dic
     """
     sweep = store.get_sweep(owner_id, sweep_id)
     trial = store.get_trial(owner_id, sweep_id, trial_id)
-    spec = SweepSpec.model_validate(sweep.spec)
+    spec = SweepSpec.stored(sweep.spec)
     cell = spec.trial_for(trial.seed, trial.initializer, trial.params)
     tables: dict[str, Any] = {}
     if trial.result is not None:

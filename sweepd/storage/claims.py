@@ -19,10 +19,8 @@ class SpecCache:
 
     def get(self, sweep_id: int) -> SweepSpec:
         if sweep_id not in self._parsed:
-            raw, n_trials = self._raw[sweep_id]
-            # The trial limit may have been raised for this sweep when it was submitted.
-            self._parsed[sweep_id] = SweepSpec.model_validate(
-                raw, context={"max_trials": n_trials})
+            raw, _ = self._raw[sweep_id]
+            self._parsed[sweep_id] = SweepSpec.stored(raw)
         return self._parsed[sweep_id]
 
 

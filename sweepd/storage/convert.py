@@ -37,7 +37,7 @@ def sweep_record(row: SqlSweep, counts: dict[str, int], running_progress: float)
         id=row.id, owner_id=row.owner_id, name=row.name, spec=row.spec, state=row.state,
         n_trials=row.n_trials, counts=full, progress=min(1.0, max(0.0, progress)),
         created_at=row.created_at, updated_at=row.updated_at, finished_at=row.finished_at,
-        idempotency_key=row.idempotency_key,
+        idempotency_key=row.idempotency_key, stop_reason=row.stop_reason,
     )
 
 

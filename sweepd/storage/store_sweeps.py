@@ -8,6 +8,7 @@ makes concurrent resubmissions safe, since only one INSERT can win.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sweepd.errors import Conflict, NotFound
 from sweepd.records import SweepRecord
-from sweepd.spec import SweepSpec, spec_hash
+from sweepd.spec import SweepSpec, TrialSpec, spec_hash
 from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
 from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
@@ -28,9 +29,14 @@ def trial_rows(spec: SweepSpec, search_points: list[dict[str, Any]] | None = Non
                ) -> list[dict[str, Any]]:
     """The trial rows of a spec (of these search points, for a search), as plain dicts for a
     bulk INSERT (no sweep id yet)."""
+    return cell_rows(spec.trials(search_points))
+
+
+def cell_rows(cells: Iterable[TrialSpec]) -> list[dict[str, Any]]:
+    """Pending trial rows of these cells, as plain dicts for a bulk INSERT (no sweep id yet)."""
     dumped: dict[int, tuple[dict[str, Any], str]] = {}
     rows = []
-    for trial in spec.trials(search_points):
+    for trial in cells:
         init = trial.initializer
         if id(init) not in dumped:  # the same few initializer objects recur in every cell
             dumped[id(init)] = (init.model_dump(mode="json"), trial.initializer_label)

@@ -97,9 +97,17 @@ def _refresh_one(session: Session, sweep: SqlSweep, now: datetime) -> None:
         return
     if sweep.spec.get("search") and _count_trials(session, sweep.id) < sweep.n_trials:
         return  # a search whose next points are still to be sampled (sweepd.search_driver)
+    if is_adaptive(sweep.spec) and sweep.stop_reason is None:
+        return  # the adaptive rule has not said it stops (sweepd.adaptive_driver)
     succeeded = _has_trials(session, sweep.id, ("completed",))
     sweep.state = "completed" if succeeded else "failed"
     sweep.finished_at = now
+
+
+def is_adaptive(spec: dict[str, Any]) -> bool:
+    """Whether a stored spec's seeds are the adaptive rule's (`sweepd.spec_seeds`)."""
+    seeds = spec.get("seeds")
+    return isinstance(seeds, dict) and "adaptive" in seeds
 
 
 def _has_trials(session: Session, sweep_id: int, states: Sequence[str]) -> bool:
