@@ -57,8 +57,8 @@ class SweepPublic(_Public):
     """The name given in the spec (not unique: `GET /api/v1/sweeps?name=` lists every sweep of that
     name)."""
     state: SweepState
-    """pending (nothing started), running, completed, failed (some trials failed for good) or
-    cancelled."""
+    """pending (nothing started), running, paused (no new trial starts until resumed),
+    completed, failed (some trials failed for good) or cancelled."""
     n_trials: NonNegative
     """Trials in the sweep: seeds × initializers × grid points when submitted; more once seeds
     are added (`POST /sweeps/{id}/seeds`, or an adaptive sweep's blocks)."""
@@ -270,7 +270,7 @@ class SweepProgress(_Public):
     sweep_id: int
     """The sweep the event is about."""
     state: SweepState
-    """The sweep's state."""
+    """The sweep's state (pending, running, paused, completed, failed or cancelled)."""
     n_trials: NonNegative
     """Trials in the grid."""
     counts: dict[str, NonNegative]

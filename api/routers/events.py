@@ -3,6 +3,7 @@
     event: progress   data: SweepProgress         whenever counts, progress or state change
     event: trial      data: TrialPublic (no curve) for each trial finished since the cursor
     event: end        data: SweepProgress         once the sweep is final; then it closes
+                                                  (paused is not final: the stream stays open)
 
 Each `trial` event carries an `id:` (the cursor, finished_at|trial id), so a client that
 reconnects with `Last-Event-ID` resumes after the last trial it saw instead of from the start;

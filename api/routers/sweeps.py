@@ -1,4 +1,5 @@
-"""Sweeps: submit (idempotent), list, get, cancel. Every handler is scoped to the caller."""
+"""Sweeps: submit (idempotent), list, get, cancel, pause, resume. Every handler is scoped to the
+caller."""
 
 from __future__ import annotations
 
@@ -62,5 +63,25 @@ def get_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPub
 
 @router.post("/{sweep_id}/cancel", responses=problems(404, 422))
 def cancel_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPublic:
-    """Cancel a sweep's pending and running trials; a finished sweep is returned unchanged."""
+    """Cancel a sweep's pending and running trials (a paused sweep's too); a finished sweep is
+    returned unchanged."""
     return sweep_public(store.cancel_sweep(user.id, sweep_id))
+
+
+@router.post("/{sweep_id}/pause", responses=problems(404, 409, 422))
+def pause_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPublic:
+    """Pause a sweep: no new trial of it starts; trials already running finish and their
+    results are stored. The sweep reads `paused` (also across restarts) until resumed, and
+    can still be cancelled. Pausing a paused sweep returns it unchanged; a finished sweep
+    (completed, failed or cancelled) is a 409.
+    """
+    return sweep_public(store.pause_sweep(user.id, sweep_id))
+
+
+@router.post("/{sweep_id}/resume", responses=problems(404, 409, 422))
+def resume_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPublic:
+    """Resume a paused sweep: its pending trials are claimed again, and it reads `running`
+    (`pending` if none of its trials has started yet). An open sweep that is not paused is
+    returned unchanged; a finished sweep is a 409.
+    """
+    return sweep_public(store.resume_sweep(user.id, sweep_id))

@@ -1,10 +1,12 @@
-"""JSON for the page's scripts under /web-api: figures, boundaries, and the page's two actions.
+"""JSON for the page's scripts under /web-api: figures, boundaries, and the page's actions.
 
     GET  /web-api/sweeps/{id}/trials       every trial as a row, cost bands per initializer
     GET  /web-api/sweeps/{id}/comparison   the comparison and its verdict, heat maps
     GET  /web-api/sweeps/{id}/units        hidden units of every trial, raw and canonical
     GET  /web-api/sweeps/{id}/boundary     ?trial=..(1-6): decision boundaries (2-D datasets)
     POST /web-api/sweeps/{id}/cancel       the cancel button
+    POST /web-api/sweeps/{id}/pause        the pause and resume buttons
+    POST /web-api/sweeps/{id}/resume
     POST /web-api/sweeps/{id}/trials/{tid}/replay   the replay button
     GET  /web-api/sweeps/{id}/trials/{tid}           \
     GET  /web-api/sweeps/{id}/trials/{tid}/weights    the API's own handlers, for the page's
@@ -77,6 +79,16 @@ def sweep_boundary(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
 @router.post("/{sweep_id}/cancel")
 def cancel_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Response:
     return reply(sweep_public(store.cancel_sweep(user.id, sweep_id)).model_dump(mode="json"))
+
+
+@router.post("/{sweep_id}/pause")
+def pause_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Response:
+    return reply(sweep_public(store.pause_sweep(user.id, sweep_id)).model_dump(mode="json"))
+
+
+@router.post("/{sweep_id}/resume")
+def resume_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Response:
+    return reply(sweep_public(store.resume_sweep(user.id, sweep_id)).model_dump(mode="json"))
 
 
 @router.post("/{sweep_id}/trials/{trial_id}/replay")

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sweepd.records import ClaimedBatch, Fenced, ResultItem
+from sweepd.states import UNCLAIMED_SWEEP_STATES
 from sweepd.storage.claims import SpecCache, build_batches
 from sweepd.storage.models import SqlDispatcherLease, SqlResult, SqlSweep, SqlTrial
 from sweepd.storage.store_base import StoreBase, chunks
@@ -96,11 +97,12 @@ class DispatchStore(StoreBase):
             )
 
     def count_pending(self) -> int:
-        """Pending trials of sweeps that are not cancelled (the queue depth)."""
+        """Pending trials of sweeps that are neither cancelled nor paused (the queue depth)."""
         with self._read() as session:
             query = (select(func.count()).select_from(SqlTrial)
                      .join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id)
-                     .where(SqlTrial.state == "pending", SqlSweep.state != "cancelled"))
+                     .where(SqlTrial.state == "pending",
+                            SqlSweep.state.not_in(UNCLAIMED_SWEEP_STATES)))
             return int(session.scalar(query) or 0)
 
     def count_trials_by_state(self) -> dict[str, int]:
@@ -123,7 +125,8 @@ class DispatchStore(StoreBase):
 
     def claim_trials(self, *, holder: str, max_trials: int, max_batch: int,
                      lease_seconds: float) -> list[ClaimedBatch]:
-        """Claim up to `max_trials` pending trials, oldest sweep first, as batches.
+        """Claim up to `max_trials` pending trials, oldest sweep first, as batches; trials of
+        cancelled and paused sweeps are left alone.
 
         Each claimed trial becomes running with `attempt + 1`, held by `holder` with a lease of
         `lease_seconds`. On PostgreSQL, rows another claimer holds are skipped
@@ -138,7 +141,8 @@ class DispatchStore(StoreBase):
         with self._write() as session:
             now = self._clock()
             query = (select(*_CLAIM_COLUMNS).join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id)
-                     .where(SqlTrial.state == "pending", SqlSweep.state != "cancelled")
+                     .where(SqlTrial.state == "pending",
+                            SqlSweep.state.not_in(UNCLAIMED_SWEEP_STATES))
                      .order_by(SqlTrial.sweep_id, SqlTrial.id).limit(max_trials)
                      .with_for_update(of=SqlTrial, skip_locked=True))
             rows = list(session.execute(query))

@@ -1,4 +1,4 @@
-"""Sweeps: submission (expanded once, idempotent), reading, listing and cancelling.
+"""Sweeps: submission (expanded once, idempotent), reading, listing, cancelling, pausing.
 
 A sweep and all its trial rows are written in one transaction; the trials go in as one bulk
 insert of plain dicts (COPY on PostgreSQL), which keeps a 100 000-trial sweep to seconds. Resubmitting with the same
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,6 +175,51 @@ class SweepStore(StoreBase):
             if sweep.state not in FINAL_SWEEP_STATES:
                 self._cancel(session, sweep)
             return self._sweep_record(session, sweep)
+
+    def pause_sweep(self, owner_id: int, sweep_id: int) -> SweepRecord:
+        """Pause an open sweep: its pending trials are no longer claimed; its running trials
+        finish and their results are stored. Pausing a paused sweep changes nothing.
+
+        A claim that committed just before the pause still runs its batch, like any batch that
+        was running when the sweep was paused.
+
+        Raises:
+            NotFound: no such sweep, or not the owner's.
+            Conflict: the sweep has ended (completed, failed or cancelled).
+        """
+        with self._write() as session:
+            sweep = self._open_sweep(session, owner_id, sweep_id, "pause")
+            if sweep.state != "paused":
+                sweep.state, sweep.updated_at = "paused", self._clock()
+            return self._sweep_record(session, sweep)
+
+    def resume_sweep(self, owner_id: int, sweep_id: int) -> SweepRecord:
+        """Resume a paused sweep: running again if any of its trials has started, else
+        pending. An open sweep that is not paused is returned unchanged.
+
+        Raises:
+            NotFound: no such sweep, or not the owner's.
+            Conflict: the sweep has ended (completed, failed or cancelled).
+        """
+        with self._write() as session:
+            sweep = self._open_sweep(session, owner_id, sweep_id, "resume")
+            if sweep.state == "paused":
+                started = session.scalar(select(exists().where(
+                    SqlTrial.sweep_id == sweep.id,
+                    (SqlTrial.state != "pending") | SqlTrial.started_at.is_not(None))))
+                sweep.state = "running" if started else "pending"
+                sweep.updated_at = self._clock()
+            return self._sweep_record(session, sweep)
+
+    def _open_sweep(self, session: Session, owner_id: int, sweep_id: int,
+                    action: str) -> SqlSweep:
+        """The owner's sweep, its row locked, if it has not ended."""
+        sweep = self._owned_sweep(session, owner_id, sweep_id)
+        session.refresh(sweep, with_for_update=True)
+        if sweep.state in FINAL_SWEEP_STATES:
+            raise Conflict(f"sweep {sweep_id} has ended ({sweep.state}): there is nothing to "
+                           f"{action}")
+        return sweep
 
     def _cancel(self, session: Session, sweep: SqlSweep) -> None:
         now = self._clock()

@@ -5,7 +5,16 @@
                └──────release─────┘
             pending | running ──cancel──▶ cancelled
     sweep:  pending ──first claim──▶ running ──no trial left open──▶ completed | failed
-            pending | running ──cancel──▶ cancelled
+            pending | running ──pause──▶ paused ──resume──▶ running (pending if none started)
+            paused ──no trial left open──▶ completed | failed   (its last batches ended)
+            pending | running | paused ──cancel──▶ cancelled
+
+A paused sweep's trials are not claimed (`sweepd.states.UNCLAIMED_SWEEP_STATES`); a claim that
+read the sweep just before a pause committed runs its batch like any batch running at the pause,
+and `start_sweeps` moves only pending sweeps, so it stays paused. A paused sweep with no open
+trial left (its last batches ended, nothing pending) closes as usual: nothing is left to resume.
+Pause and resume lock only the sweep's row (`SweepStore.pause_sweep`): holding one lock, they
+cannot take part in a cycle.
 
 Every transition locks its trial rows first (`SELECT ... FOR UPDATE` in id order on PostgreSQL;
 SQLite's `BEGIN IMMEDIATE` already serialises writers) and checks state and attempt under that
@@ -122,7 +131,8 @@ def _count_trials(session: Session, sweep_id: int) -> int:
 
 
 def start_sweeps(session: Session, sweep_ids: Iterable[int], now: datetime) -> None:
-    """Mark sweeps whose first trials were just claimed as running."""
+    """Mark sweeps whose first trials were just claimed as running (pending ones only: a
+    paused or cancelled sweep keeps its state)."""
     ids = sorted(set(sweep_ids))
     for part in chunks(ids):
         session.execute(

@@ -405,6 +405,31 @@ def test_running_sweep_page_follows_progress_live(site, browser):
     assert_clean(browser)
 
 
+def test_pause_and_resume_buttons_pause_and_resume_running_sweep(site, browser):
+    sid = site.running_id
+    browser.get(f"{site.url}/sweeps/{sid}")
+    wait_ready(browser)
+    pause = browser.find_element(By.CSS_SELECTOR, f'[data-pause="{sid}"]')
+    resume = browser.find_element(By.CSS_SELECTOR, f'[data-resume="{sid}"]')
+    note = browser.find_element(By.CSS_SELECTOR, f'[data-paused-for="{sid}"]')
+    badge = browser.find_element(By.CSS_SELECTOR, f'[data-state-for="{sid}"]')
+    assert pause.is_displayed() and not resume.is_displayed() and not note.is_displayed()
+    pause.click()
+    wait_until(lambda: badge.text == "paused", what="the badge to read paused")
+    assert resume.is_displayed() and not pause.is_displayed() and note.is_displayed()
+    assert "paused" in browser.find_element(
+        By.CSS_SELECTOR, f'[data-progress-for="{sid}"]').get_attribute("class")
+    with site.server.client() as client:
+        assert client.get(sid).state == "paused"
+    screenshot(browser, "sweep-paused")
+    resume.click()
+    wait_until(lambda: badge.text == "running", what="the badge to read running again")
+    assert pause.is_displayed() and not resume.is_displayed() and not note.is_displayed()
+    with site.server.client() as client:
+        assert client.get(sid).state == "running"
+    assert_clean(browser)
+
+
 def test_cancel_button_cancels_running_sweep(site, browser):
     browser.get(f"{site.url}/")
     button = browser.find_element(By.CSS_SELECTOR, f'[data-cancel="{site.running_id}"]')

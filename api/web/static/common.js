@@ -103,7 +103,9 @@ const sweepd = (() => {
     const final = (c.completed || 0) + (c.failed || 0) + (c.cancelled || 0);
     const widths = { completed: c.completed / n, failed: c.failed / n, cancelled: c.cancelled / n,
       running: Math.max(data.progress - final / n, 0) };
+    const paused = data.state === "paused";
     for (const bar of document.querySelectorAll(`[data-progress-for="${id}"]`)) {
+      bar.classList.toggle("paused", paused);
       bar.setAttribute("aria-valuenow", (data.progress * 100).toFixed(1));
       for (const [state, share] of Object.entries(widths)) {
         const seg = bar.querySelector(".seg-" + state);
@@ -119,8 +121,13 @@ const sweepd = (() => {
       badge.className = "badge state-" + data.state;
       badge.textContent = data.state;
     }
+    for (const node of document.querySelectorAll(`[data-pause="${id}"], [data-paused-for="${id}"]`)) {
+      node.hidden = node.hasAttribute("data-pause") ? paused : !paused;
+    }
+    for (const button of document.querySelectorAll(`[data-resume="${id}"]`)) button.hidden = !paused;
     if (FINAL.has(data.state)) {
-      for (const button of document.querySelectorAll(`[data-cancel="${id}"]`)) button.remove();
+      for (const button of document.querySelectorAll(
+        `[data-cancel="${id}"], [data-pause="${id}"], [data-resume="${id}"]`)) button.remove();
       const finished = data.finished_at || new Date().toISOString();
       for (const d of document.querySelectorAll(`[data-duration-for="${id}"]`)) {
         if (!d.dataset.finished) d.dataset.finished = finished;
@@ -163,6 +170,27 @@ const sweepd = (() => {
           button.title = "Could not cancel: " + error.message;
         }
       });
+    }
+  }
+
+  /* Pause and resume buttons act at once (both are undone by the other); the page then shows
+     the state the service answered with. */
+  function wirePauseButtons() {
+    for (const [attr, action] of [["data-pause", "pause"], ["data-resume", "resume"]]) {
+      for (const button of document.querySelectorAll(`[${attr}]`)) {
+        button.addEventListener("click", async () => {
+          button.disabled = true;
+          try {
+            const sweep = await postJSON(`/web-api/sweeps/${button.getAttribute(attr)}/${action}`);
+            renderProgress(sweep.id, sweep);
+            button.title = "";
+          } catch (error) {
+            button.title = `Could not ${action}: ` + error.message;
+          } finally {
+            button.disabled = false;
+          }
+        });
+      }
     }
   }
 
@@ -215,5 +243,5 @@ const sweepd = (() => {
   localTimes();
   checkSession();
   return { markReady, markFirstScreen, STATES, FINAL, color, el, fmt, fmtDuration, getJSON, postJSON, renderProgress,
-    tickDurations, wireCancelButtons, follow, message, localTimes };
+    tickDurations, wireCancelButtons, wirePauseButtons, follow, message, localTimes };
 })();

@@ -203,6 +203,7 @@
   }
   $("units-colour").addEventListener("change", () => { if (lastUnits) showUnits(lastUnits); });
   sweepd.wireCancelButtons();
+  sweepd.wirePauseButtons();
   setInterval(sweepd.tickDurations, 1000);
   if (!sweepd.FINAL.has(root.dataset.state)) {
     sweepd.follow(`/web-api/sweeps/${id}/events`, {
