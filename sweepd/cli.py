@@ -255,6 +255,8 @@ def status(sweep_id: int, as_json: JsonOpt = False, url: UrlOpt = None,
     console.print(f"sweep [bold]{s.id}[/] {s.name!r}: [bold]{s.state}[/], "
                   f"{s.public.progress:.0%} done")
     console.print("  " + "  ".join(f"{k}: {v}" for k, v in s.counts.items()))
+    if s.state == "paused":
+        console.print(f"  paused: no new trials start until `sweepd resume {s.id}`")
 
 
 @app.command("wait")
@@ -361,6 +363,35 @@ def cancel(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
 
 
 @app.command()
+def pause(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Pause a sweep: no new trials start; running trials finish and keep their results."""
+    client = _client(url, token)
+    was = client.get(sweep_id).state
+    s = client.pause_sweep(sweep_id)
+    verb = "was already paused" if was == "paused" else "is paused"
+    running = s.counts.get("running", 0)
+    console.print(f"Sweep {s.id} {verb}: no new trials start; {_trials(running, 'running')} "
+                  f"{'finishes' if running == 1 else 'finish'}. Resume with: sweepd resume {s.id}",
+                  soft_wrap=True)
+
+
+@app.command()
+def resume(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
+    """Resume a paused sweep: its pending trials start again."""
+    client = _client(url, token)
+    was = client.get(sweep_id).state
+    s = client.resume_sweep(sweep_id)
+    pending = s.counts.get("pending", 0)
+    if was == "paused":
+        console.print(f"Sweep {s.id} is resumed ({s.state}): its {_trials(pending, 'pending')} "
+                      f"{'starts' if pending == 1 else 'start'} as workers free up.",
+                      soft_wrap=True)
+    else:
+        console.print(f"Sweep {s.id} was not paused ({s.state}): nothing to resume.",
+                      soft_wrap=True)
+
+
+@app.command()
 def compare(sweep_id: int,
             tolerance: Annotated[float, typer.Option(
                 help="Largest aligned relative distance within one solution.")] = 0.05,
@@ -407,6 +438,10 @@ def _finish(client: Any, sweep_id: int) -> None:
         raise typer.Exit(EXIT_FAILED if sweep.state == "failed" else EXIT_CANCELLED)
 
 
+def _trials(n: int, state: str) -> str:
+    return f"{n} {state} trial{'' if n == 1 else 's'}"
+
+
 def _csv_value(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (dict, list)) else value
 
@@ -448,3 +483,8 @@ def _report(exc: Exception) -> int:
     for err in exc.errors:
         console.print(f"  {'.'.join(str(p) for p in err.get('loc', []))}: {err.get('msg')}")
     return EXIT_INVALID if isinstance(exc, InvalidSpec) else 1
+
+
+from sweepd.cli_seeds import seeds_app  # noqa: E402  (it uses this module's options and console)
+
+app.add_typer(seeds_app, name="seeds")

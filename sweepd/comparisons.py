@@ -112,7 +112,13 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
                              loss=cell.training.loss, max_pairs=max_pairs,
                              max_matching_cost=limits.max_matching_cost,
                              max_matching_width=limits.max_matching_width))
-    return _merge(parts, n_total=sweep.n_trials)
+    merged = _merge(parts, n_total=sweep.n_trials)
+    from sweepd.analysis.verdict import GrowHint, build_verdict
+
+    how = "adaptive" if spec.adaptive else "resubmit" if spec.search else "add"
+    # The verdict again, now that it knows how this sweep can grow (its "more seeds" command).
+    return merged.model_copy(update={"verdict": build_verdict(
+        merged, grow=GrowHint(sweep_id=sweep.id, how=how))})
 
 
 def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: int, *,
@@ -182,8 +188,6 @@ def _merge(parts: list[Comparison], *, n_total: int) -> Comparison:
         raise InvalidSpec("this sweep has no trials to compare")
     if len(parts) == 1:
         return parts[0]
-    from sweepd.analysis.verdict import build_verdict
-
     first = parts[0]
     notes = list(dict.fromkeys(n for p in parts for n in p.notes))
     merged = first.model_copy(update={
@@ -195,4 +199,4 @@ def _merge(parts: list[Comparison], *, n_total: int) -> Comparison:
         "pairs": [q for p in parts for q in p.pairs],
         "notes": notes,
     })
-    return merged.model_copy(update={"verdict": build_verdict(merged)})
+    return merged  # its verdict is built by the caller, which knows how the sweep grows

@@ -27,6 +27,7 @@ from typing import Any
 
 import ray
 
+from sweepd.adaptive_driver import AdaptiveLooker
 from sweepd.batching import batch_size
 from sweepd.errors import Unavailable
 from sweepd.ports import DispatchStore
@@ -81,6 +82,8 @@ class Dispatcher:
         self._state = "starting"
         self._slots = (1, 0.0)  # (concurrent batches, GPUs per batch)
         self._due: dict[str, float] = {}
+        # Adaptive sweeps' looks (a comparison each) run on a thread of their own.
+        self._adaptive = AdaptiveLooker(store, max_in_flight=settings.max_trials_in_flight_per_user)
         faults.install(store.engine, settings.fault_dir)
         # Observers the composition root may set (e.g. Prometheus metrics of the API process).
         self.on_batch_seconds: Callable[[float], None] = lambda _seconds: None
@@ -107,6 +110,7 @@ class Dispatcher:
             if self._thread.is_alive():
                 log.warning("the dispatch loop did not stop within %.0f s", timeout)
         self._state = "stopped"
+        self._adaptive.shutdown()
         if self._leader:
             self._hand_back(loop_stopped=self._thread is None or not self._thread.is_alive())
 
@@ -194,6 +198,8 @@ class Dispatcher:
             self._refresh_slots()
         if self._every("search", 1.0):
             advance_searches(self.store)  # a search sweep's next points, as earlier ones end
+        if self._every("adaptive", 1.0):
+            self._adaptive.tick()  # an adaptive sweep's next block, or why it stops
         self._submit()
 
     def _every(self, name: str, period: float) -> bool:

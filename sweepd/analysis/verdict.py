@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -62,8 +63,16 @@ DEFAULTS = ("glorot_uniform", "torch_default")
 DEFAULT_NAMES = {"glorot_uniform": "Keras's default", "torch_default": "PyTorch's default"}
 
 
+@dataclass(frozen=True)
+class GrowHint:
+    """How the sweep behind a comparison can get more seeds, for the verdict's command."""
+
+    sweep_id: int
+    how: str  # "add" (POST /seeds, `sweepd seeds add`), "adaptive" or "resubmit"
+
+
 def build_verdict(comparison: Comparison, *, rope: float | None = None,
-                  alpha: float = inf.ALPHA) -> Verdict:
+                  alpha: float = inf.ALPHA, grow: GrowHint | None = None) -> Verdict:
     """The verdict of a comparison, per grid point.
 
     Args:
@@ -71,6 +80,8 @@ def build_verdict(comparison: Comparison, *, rope: float | None = None,
         rope: region of practical equivalence (default: the larger of the evaluation set's
             binomial SE at the best accuracy and 0.1 percentage points).
         alpha: the tests' level.
+        grow: how the sweep can grow (the "more seeds" line names that command); None: the
+            spec submitted again with more seeds.
 
     Returns:
         The Verdict; its `text` leads with the answer in at most about eight sentences.
@@ -85,7 +96,7 @@ def build_verdict(comparison: Comparison, *, rope: float | None = None,
     points: dict[str, list[Group]] = {}
     for group in comparison.groups:
         points.setdefault(json.dumps(group.params, sort_keys=True), []).append(group)
-    verdicts = [_point(groups, comparison, rope, alpha) for groups in points.values()]
+    verdicts = [_point(groups, comparison, rope, alpha, grow) for groups in points.values()]
     best = point_answer(comparison.groups, verdicts, alpha=alpha) if len(verdicts) > 1 else None
     text = sweep_text(verdicts, comparison.partial)
     return Verdict(text=f"{best.sentence}\n\n{text}" if best else text, best_point=best,
@@ -93,7 +104,7 @@ def build_verdict(comparison: Comparison, *, rope: float | None = None,
 
 
 def _point(groups: list[Group], comparison: Comparison, rope: float | None,
-           alpha: float) -> PointVerdict:
+           alpha: float, grow: GrowHint | None) -> PointVerdict:
     arms = [make_arm(g, comparison.ranked_metric) for g in groups]
     working = [a for a in arms if a.failure is None and a.values.size]
     best = max(working, key=lambda a: (a.values.size >= 2, a.iqm), default=None)
@@ -102,7 +113,7 @@ def _point(groups: list[Group], comparison: Comparison, rope: float | None,
         arm.outliers = find_outliers(arm, width)
     ranking = _rank(arms, best, width, alpha)
     choice = _choice(ranking, arms, best, width, width_reason, comparison, alpha)
-    needed = _seeds_needed(ranking, arms, best, width, alpha)
+    needed = _seeds_needed(ranking, arms, best, width, alpha, grow)
     more = MoreSeedsAnswer(sentence=_more_sentence(needed, choice), needed=needed)
     solutions = _solutions(working, comparison)
     params = dict(groups[0].params)
@@ -326,7 +337,7 @@ def _nice(value: float) -> int:
 
 
 def _seeds_needed(ranking: list[Ranked], arms: list[Arm], best: Arm | None, rope: float,
-                  alpha: float) -> list[SeedsNeeded]:
+                  alpha: float, grow: GrowHint | None = None) -> list[SeedsNeeded]:
     if best is None:
         return []
     by_label = {a.label: a for a in arms}
@@ -352,15 +363,23 @@ def _seeds_needed(ranking: list[Ranked], arms: list[Arm], best: Arm | None, rope
         have = min(best.values.size, arm.values.size)
         out.append(SeedsNeeded(initializer_a=best.label, initializer_b=row.initializer,
                                decision=decision, test=test, have=have, needed=needed,
-                               command=_command(needed, have)))
+                               command=_command(needed, have, grow, arms)))
     return out
 
 
-def _command(needed: int, have: int) -> str | None:
-    """What to run for that many seeds (until sweeps can grow in place: submit again)."""
+def _command(needed: int, have: int, grow: GrowHint | None, arms: list[Arm]) -> str | None:
+    """What to run for that many seeds: grow the sweep in place, leaving out the initializers
+    that fail (they get no more seeds), or submit the spec again."""
     if needed > inf.MAX_SEEDS or needed <= have:
         return None
-    return f"submit the spec again with seeds: {{start: 0, count: {needed}}}"
+    if grow is None or grow.how == "resubmit":
+        return f"submit the spec again with seeds: {{start: 0, count: {needed}}}"
+    if grow.how == "adaptive":
+        return f"submit it again with adaptive seeds up to max: {needed}"
+    failed = [a.label for a in arms if a.failure is not None]
+    only = "" if not failed else " --initializers " + ",".join(
+        a.label for a in arms if a.failure is None)
+    return f"sweepd seeds add {grow.sweep_id} {needed - have}{only}"
 
 
 def _more_sentence(needed: list[SeedsNeeded], choice: ChoiceAnswer) -> str:

@@ -249,3 +249,17 @@ def test_verdict_names_the_best_point_and_whether_it_beats_the_runner_up(build, 
     decided = compare_sweep(clear, weights, MODEL, moons).verdict.best_point
     assert decided.decided and decided.runner_up == {"training.learning_rate": 0.1}
     assert "decidedly better than the runner-up" in decided.sentence and decided.p_value < 0.05
+
+
+def test_more_seeds_command_grows_the_sweep_in_place(build, moons, trained):
+    from sweepd.analysis.verdict import GrowHint, build_verdict
+
+    comparison = compare_sweep(*_sweep(build, trained, {
+        "he_normal": [0.95, 0.90, 0.97, 0.93], "lecun_normal": [0.90, 0.85, 0.94, 0.88],
+    }), MODEL, moons)
+    verdict = build_verdict(comparison, grow=GrowHint(sweep_id=12, how="add"))
+    (need,) = verdict.points[0].more_seeds.needed
+    assert need.command == f"sweepd seeds add 12 {need.needed - need.have}"
+    assert need.command in verdict.points[0].more_seeds.sentence
+    adaptive = build_verdict(comparison, grow=GrowHint(sweep_id=12, how="adaptive"))
+    assert f"max: {need.needed}" in adaptive.points[0].more_seeds.needed[0].command
