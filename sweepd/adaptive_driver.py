@@ -53,9 +53,14 @@ class AdaptivePort(Protocol):
 class AdaptiveLooker:
     """Runs `advance_adaptive` on one background thread, at most one look at a time."""
 
-    def __init__(self, store: Any, *, max_in_flight: int | None = None) -> None:
+    def __init__(self, store: Any, *, max_in_flight: int | None = None,
+                 limits: Any = None) -> None:
+        from sweepd.comparisons import NO_LIMITS, ComparisonCache
+
         self.store = store
         self.max_in_flight = max_in_flight
+        # A look compares under the service's comparison limits, as GET /compare does.
+        self.cache = ComparisonCache(size=8, limits=limits or NO_LIMITS)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweepd-adaptive")
         self._running: Future[int] | None = None
 
@@ -64,13 +69,14 @@ class AdaptiveLooker:
         if self._running is not None and not self._running.done():
             return
         self._running = self._pool.submit(advance_adaptive, self.store,
-                                          max_in_flight=self.max_in_flight)
+                                          max_in_flight=self.max_in_flight, cache=self.cache)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def advance_adaptive(store: AdaptivePort, *, max_in_flight: int | None = None) -> int:
+def advance_adaptive(store: AdaptivePort, *, max_in_flight: int | None = None,
+                     cache: Any = None) -> int:
     """Look at every adaptive sweep whose block has ended: add its next block or stop it.
 
     Returns:
@@ -79,13 +85,14 @@ def advance_adaptive(store: AdaptivePort, *, max_in_flight: int | None = None) -
     added = 0
     for sweep in store.adaptive_sweeps_between_blocks():
         try:
-            added += look(store, sweep, max_in_flight=max_in_flight)
+            added += look(store, sweep, max_in_flight=max_in_flight, cache=cache)
         except Exception:  # one sweep's trouble must not stop the others
             log.exception("adaptive sweep %d could not look at its block", sweep.id)
     return added
 
 
-def look(store: AdaptivePort, sweep: SweepRecord, *, max_in_flight: int | None = None) -> int:
+def look(store: AdaptivePort, sweep: SweepRecord, *, max_in_flight: int | None = None,
+         cache: Any = None) -> int:
     """One look at one adaptive sweep (every trial ended). Returns the trials added."""
     from sweepd.comparisons import compare_sweep
     from sweepd.storage.store_sweeps import cell_rows
@@ -95,7 +102,8 @@ def look(store: AdaptivePort, sweep: SweepRecord, *, max_in_flight: int | None =
     assert rule is not None and isinstance(spec.seeds, AdaptiveSeeds)
     trials, _ = store.list_trials(sweep.owner_id, sweep.id, limit=max(1, sweep.n_trials),
                                   offset=0)
-    comparison = compare_sweep(store, sweep.owner_id, sweep.id)  # type: ignore[arg-type]
+    comparison = compare_sweep(store, sweep.owner_id, sweep.id,  # type: ignore[arg-type]
+                               cache=cache)
     plans = plan_sweep(spec, trials, comparison)
     decision = {"look": _looks_so_far(trials, spec), "points": plans,
                 "stop": _overall(plans)}

@@ -29,6 +29,7 @@ import ray
 
 from sweepd.adaptive_driver import AdaptiveLooker
 from sweepd.batching import batch_size
+from sweepd.comparisons import CompareLimits
 from sweepd.errors import Unavailable
 from sweepd.ports import DispatchStore
 from sweepd.records import ClaimedBatch, ResultItem
@@ -83,7 +84,8 @@ class Dispatcher:
         self._slots = (1, 0.0)  # (concurrent batches, GPUs per batch)
         self._due: dict[str, float] = {}
         # Adaptive sweeps' looks (a comparison each) run on a thread of their own.
-        self._adaptive = AdaptiveLooker(store, max_in_flight=settings.max_trials_in_flight_per_user)
+        self._adaptive = AdaptiveLooker(store, max_in_flight=settings.max_trials_in_flight_per_user,
+                                        limits=CompareLimits.from_settings(settings))
         faults.install(store.engine, settings.fault_dir)
         # Observers the composition root may set (e.g. Prometheus metrics of the API process).
         self.on_batch_seconds: Callable[[float], None] = lambda _seconds: None
