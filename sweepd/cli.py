@@ -257,6 +257,9 @@ def status(sweep_id: int, as_json: JsonOpt = False, url: UrlOpt = None,
     console.print("  " + "  ".join(f"{k}: {v}" for k, v in s.counts.items()))
     if s.state == "paused":
         console.print(f"  paused: no new trials start until `sweepd resume {s.id}`")
+    if s.public.stop_reason:
+        console.print(f"  seeds until decided: stopped ({s.public.stop_reason}); each look: "
+                      f"sweepd seeds history {s.id}")
 
 
 @app.command("wait")

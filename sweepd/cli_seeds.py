@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from sweepd.cli import JsonOpt, TokenOpt, UrlOpt, _client, _print_json, console
+from sweepd.handles import STOPS as STOP_WORDS
 
 seeds_app = typer.Typer(no_args_is_help=True, help="Grow a sweep by more seeds; show its growth.")
 
@@ -85,11 +86,6 @@ def _headline(sweep: Any, growths: list[Any]) -> str:
     return f"Sweep {sweep.id} grew {len(growths)} times to {sweep.n_trials} trials."
 
 
-STOP_WORDS = {
-    "decided": "every comparison that matters is decided",
-    "equivalent": "every comparison that matters is practically equivalent",
-    "max_seeds": "the cap on seeds was reached before every comparison was decided",
-}
 
 
 def decision_summary(decision: dict[str, Any] | None) -> str:

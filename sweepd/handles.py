@@ -36,7 +36,7 @@ class Sweep:
 
     def wait(self, *, progress: bool = True, timeout: float | None = None,
              reconnect_for: float = 300.0) -> Sweep:
-        """Block until the sweep ends (see `Client.wait`)."""
+        """Block until the sweep ends (see `Client.wait`); a paused sweep keeps it waiting."""
         self.public = self.client.wait(self.id, progress=progress, timeout=timeout,
                                        reconnect_for=reconnect_for).public
         return self
@@ -44,6 +44,27 @@ class Sweep:
     def cancel(self) -> Sweep:
         self.public = self.client.cancel(self.id).public
         return self
+
+    def pause(self) -> Sweep:
+        """Pause the sweep: no new trial starts; running ones finish (see `Client.pause_sweep`)."""
+        self.public = self.client.pause_sweep(self.id).public
+        return self
+
+    def resume(self) -> Sweep:
+        """Resume the paused sweep (see `Client.resume_sweep`)."""
+        self.public = self.client.resume_sweep(self.id).public
+        return self
+
+    def add_seeds(self, count: int | None = None, **options: Any) -> Sweep:
+        """Grow the sweep by `count` more seeds (or `seeds=[...]`, `initializers=[...]`); see
+        `Client.add_seeds`. A finished sweep runs again: `wait()` for it."""
+        self.public = self.client.add_seeds(self.id, count, **options).public
+        return self
+
+    @property
+    def growths(self) -> list[Any]:
+        """How the sweep grew (`Client.growths`): seeds added, an adaptive sweep's blocks."""
+        return self.client.growths(self.id)
 
     def trials(self, **filters: Any) -> TrialList:
         return self.client.trials(self.id, **filters)
@@ -122,7 +143,8 @@ class Sweep:
         return plots.accuracy(trials, metric) if kind == "accuracy" else plots.curves(trials)
 
     def __repr__(self) -> str:
-        return f"<Sweep {self.id} {self.name!r} {self.state} {self.counts}>"
+        stop = f" stopped: {self.public.stop_reason}" if self.public.stop_reason else ""
+        return f"<Sweep {self.id} {self.name!r} {self.state}{stop} {self.counts}>"
 
     def _repr_html_(self) -> str:
         """A compact card in Jupyter: name, state, progress and trials per state."""
@@ -131,9 +153,14 @@ class Sweep:
         counts = ", ".join(f"{k} {v}" for k, v in self.counts.items() if v)
         return (f"<div><b>sweep {self.id}</b> {escape(self.name)}: <b>{escape(self.state)}</b>, "
                 f"{self.public.progress:.0%} of {self.n_trials} trials ({escape(counts)})"
-                f"<br><small>sweep.compare() for the verdict</small></div>")
+                + (f"<br>seeds until decided: stopped, {escape(STOPS[self.public.stop_reason])}"
+                   if self.public.stop_reason else "")
+                + "<br><small>sweep.compare() for the verdict</small></div>")
 
 
+STOPS = {"decided": "every comparison that matters is decided",
+         "equivalent": "every comparison that matters is practically equivalent",
+         "max_seeds": "the cap on seeds came first"}
 TABLE_ROWS = 20  # rows of a trial list shown in Jupyter; the rest are counted
 
 

@@ -134,3 +134,40 @@ def test_cancelled_and_search_sweeps_cannot_grow(client, counts):
     response = add(client, search["id"], {"count": 2})
     assert response.status_code == 409 and "search" in response.json()["detail"]
     assert counts() == before
+
+
+def test_sdk_and_cli_add_seeds_and_show_the_history(live_url, alice, store):
+    from typer.testing import CliRunner
+
+    from sweepd import cli
+    from sweepd.adaptive_driver import advance_adaptive
+    from sweepd.client import Client
+
+    with Client(url=live_url, token=alice.token) as sdk:
+        sweep = sdk.submit(small_spec("sdk", seeds=2))
+        assert sweep.add_seeds(2).n_trials == 8 and sweep.state == "pending"
+        assert [g.seeds for g in sweep.growths] == [[2, 3]]
+        adaptive = sdk.submit(small_spec("adaptive", seeds={"adaptive": {
+            "initial": 4, "step": 4, "max": 4}}))
+    finish_trials(store)
+    advance_adaptive(store)  # four seeds, cap four: it stops at max_seeds
+    login = ["--url", live_url, "--token", alice.token]
+    runner = CliRunner()
+
+    def said(*args: str) -> str:
+        result = runner.invoke(cli.app, [*args, *login])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    assert said("seeds", "add", str(sweep.id), "3", "--initializers", "he_normal") == (
+        f"Sweep {sweep.id} grew by 3 trials (3 more seeds for he_normal): 11 trials, running. "
+        f"Follow it with: sweepd wait {sweep.id}")
+    history = said("seeds", "history", str(sweep.id))
+    assert history.startswith(f"Sweep {sweep.id} grew 2 times to 11 trials.")
+    assert "request" in history and "4–6" in history
+    stopped = said("seeds", "history", str(adaptive.id))
+    assert stopped.startswith(f"Sweep {adaptive.id} stopped adding seeds: the cap on seeds "
+                              "came first")
+    assert "max_seeds" in said("status", str(adaptive.id))
+    with Client(url=live_url, token=alice.token) as sdk:
+        assert "stopped: max_seeds" in repr(sdk.get(adaptive.id))
