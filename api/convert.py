@@ -42,8 +42,10 @@ def trial_public(record: TrialRecord) -> TrialPublic:
 
 
 def trials_public(records: list[TrialRecord], total: int, limit: int, offset: int) -> TrialsPublic:
+    # A full page may have more after it; a short one is the last (one query, no look-ahead).
+    after = records[-1].id if records and len(records) == limit else None
     return TrialsPublic(items=[trial_public(r) for r in records], total=total, limit=limit,
-                        offset=offset)
+                        offset=offset, next_after=after)
 
 
 def sweep_progress(record: SweepRecord) -> SweepProgress:

@@ -33,7 +33,7 @@ from sweepd.errors import (
     Unavailable,
 )
 from sweepd.handles import TABLE_ROWS, Sweep, TrialList  # noqa: F401  (the SDK's names)
-from sweepd.schemas import SweepPublic, TrialPublic
+from sweepd.schemas import GrowthPublic, SweepPublic, TrialPublic
 from sweepd.spec import SweepSpec
 
 _ERRORS = {400: BadRequest, 401: Unauthorized, 404: NotFound, 409: Conflict, 413: InvalidSpec,
@@ -122,6 +122,54 @@ class Client:
         data = self._request("POST", f"/sweeps/{sweep_id}/cancel")
         return Sweep(self, SweepPublic.model_validate(data))
 
+    def pause_sweep(self, sweep_id: int) -> Sweep:
+        """Pause a sweep: no new trial starts; running trials finish and are stored.
+
+        Raises:
+            NotFound: no such sweep of yours.
+            Conflict: the sweep has ended.
+        """
+        data = self._request("POST", f"/sweeps/{sweep_id}/pause")
+        return Sweep(self, SweepPublic.model_validate(data))
+
+    def resume_sweep(self, sweep_id: int) -> Sweep:
+        """Resume a paused sweep (running again, or pending if no trial had started).
+
+        Raises:
+            NotFound: no such sweep of yours.
+            Conflict: the sweep has ended.
+        """
+        data = self._request("POST", f"/sweeps/{sweep_id}/resume")
+        return Sweep(self, SweepPublic.model_validate(data))
+
+    def add_seeds(self, sweep_id: int, count: int | None = None, *,
+                  seeds: list[int] | None = None, initializers: list[str] | None = None,
+                  idempotency_key: str | None = None) -> Sweep:
+        """Grow a sweep by `count` more seeds (the next unused ones) or by these `seeds`, for
+        every initializer or only these `initializers`; a finished sweep runs again.
+
+        The new trials are the cells a sweep that asked for these seeds at once would have,
+        so their results are bitwise the same. With `idempotency_key`, a retry adds once.
+
+        Raises:
+            NotFound: no such sweep of yours.
+            Conflict: a cancelled, search or adaptive sweep; the key used with another body.
+            InvalidSpec: a seed already in the sweep, an unknown initializer, over a limit.
+            LimitExceeded: your trials in flight would exceed the quota.
+        """
+        body: dict[str, Any] = {"count": count} if seeds is None else {"seeds": list(seeds)}
+        if initializers is not None:
+            body["initializers"] = list(initializers)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        data = self._request("POST", f"/sweeps/{sweep_id}/seeds", json=body, headers=headers)
+        return Sweep(self, SweepPublic.model_validate(data["sweep"]))
+
+    def growths(self, sweep_id: int) -> list[GrowthPublic]:
+        """How a sweep grew, oldest first: seeds added, and an adaptive sweep's blocks with the
+        decision state of each look."""
+        data = self._request("GET", f"/sweeps/{sweep_id}/growths")
+        return [GrowthPublic.model_validate(item) for item in data["items"]]
+
     def signin_link(self) -> str:
         """A link that signs a browser in to the web page as this token's user, once, within
         a short time (`sweepd open`)."""
@@ -132,7 +180,9 @@ class Client:
         """Block until the sweep is in a final state, with a progress bar fed by SSE.
 
         The bar counts training steps (trials × steps, running trials' progress included) and
-        shows the finished trials beside it. When the service restarts or answers 503 (or 429:
+        shows the finished trials beside it. A paused sweep keeps it waiting, its bar reading
+        "paused", until the sweep is resumed and ends (or `timeout` passes): pausing is a
+        break, not an end. When the service restarts or answers 503 (or 429:
         too many of the user's streams are open), the client reconnects with backoff
         (honouring Retry-After) and resumes the stream from the last event it saw, for up to
         `reconnect_for` seconds without an answer.
@@ -204,12 +254,13 @@ class Client:
         params = {k: v for k, v in {"state": state, "initializer": initializer,
                                     "seed": seed}.items() if v is not None}
         out = TrialList()
-        while True:
-            data = self._request("GET", f"/sweeps/{sweep_id}/trials",
-                                 params={**params, "limit": page_size, "offset": len(out)})
+        page: dict[str, Any] = {"limit": page_size}
+        while True:  # keyset pages: each one index seek, none skipped while trials move
+            data = self._request("GET", f"/sweeps/{sweep_id}/trials", params={**params, **page})
             out.extend(TrialPublic.model_validate(t) for t in data["items"])
-            if not data["items"] or len(out) >= data["total"]:
+            if data.get("next_after") is None:
                 return out
+            page["after"] = data["next_after"]
 
     def trial_rows(self, sweep_id: int, **filters: Any) -> list[dict[str, Any]]:
         """The trials as flat dicts, one per trial with its metrics (no pandas needed)."""
@@ -415,6 +466,9 @@ def _steps_per_trial(spec: dict[str, Any]) -> int:
 
 
 def _update_bar(bar: Any, data: dict[str, Any], steps: int) -> None:
+    sweep_id = data.get("sweep_id", data.get("id"))
+    paused = " paused" if data.get("state") == "paused" else ""
+    bar.set_description_str(f"sweep {sweep_id}{paused}", refresh=False)
     counts = data.get("counts") or {}
     done = sum(counts.get(s, 0) for s in FINAL_STATES)
     total = data.get("n_trials") or sum(counts.values())

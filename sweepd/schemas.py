@@ -237,6 +237,9 @@ class TrialsPublic(_Page):
 
     items: list[TrialPublic]
     """This page's trials, in id order."""
+    next_after: int | None = None
+    """Pass as `after` for the next page (keyset paging: as fast at any depth and stable while
+    trials change state); null on the last page."""
 
 
 class WeightsJson(BaseModel):

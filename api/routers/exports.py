@@ -75,7 +75,8 @@ def export_weights(sweep_id: SweepId, user: CurrentUser, store: StoreDep, reques
 def _all_trials(store: Store, owner_id: int, sweep_id: int, n: int) -> list[TrialRecord]:
     out: list[TrialRecord] = []
     while len(out) < n:
-        page, _ = store.list_trials(owner_id, sweep_id, limit=PAGE, offset=len(out))
+        after = out[-1].id if out else None
+        page, _ = store.list_trials(owner_id, sweep_id, limit=PAGE, after=after)
         if not page:
             break
         out.extend(page)

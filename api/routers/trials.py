@@ -14,7 +14,16 @@ from sweepd.slots import Slots
 from sweepd.spec import SEED_LIMIT
 from sweepd.states import TrialState
 from sweepd_api.convert import trial_public, trials_public, weights_json
-from sweepd_api.deps import DEFAULT_LIMIT, CurrentUser, Limit, Offset, StoreDep, SweepId, TrialId
+from sweepd_api.deps import (
+    DEFAULT_LIMIT,
+    MAX_TRIAL_ID,
+    CurrentUser,
+    Limit,
+    Offset,
+    StoreDep,
+    SweepId,
+    TrialId,
+)
 from sweepd_api.openapi import problems
 
 router = APIRouter(prefix="/sweeps/{sweep_id}/trials", tags=["trials"],
@@ -27,6 +36,8 @@ SAFETENSORS = "application/octet-stream"
 StateFilter = Annotated[TrialState | None, Query(description="Only trials in this state.")]
 InitializerFilter = Annotated[str | None, Query(max_length=255, description="Only trials of "
                                                 "this initializer label, e.g. `he_normal`.")]
+After = Annotated[int | None, Query(ge=0, le=MAX_TRIAL_ID, description=(
+    "Only trials after this id: the previous page's `next_after` (not with `offset`)."))]
 SeedFilter = Annotated[int | None, Query(ge=0, lt=SEED_LIMIT, description="Only this seed.")]
 Which = Annotated[Literal["final", "initial"], Query(description="The trained weights or "
                                                      "those it started from.")]
@@ -46,10 +57,16 @@ _WEIGHTS_200 = {
 @router.get("")
 def list_trials(sweep_id: SweepId, user: CurrentUser, store: StoreDep, state: StateFilter = None,
                 initializer: InitializerFilter = None, seed: SeedFilter = None,
-                limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> TrialsPublic:
-    """A page of a sweep's trials in id order, optionally filtered."""
+                limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
+                after: After = None) -> TrialsPublic:
+    """A page of a sweep's trials in id order, optionally filtered.
+
+    Page with `after` (the previous page's `next_after`): each page is one index seek at any
+    depth, and no trial is skipped or repeated while trials change state. `offset` still
+    works, at a cost that grows with the offset.
+    """
     records, total = store.list_trials(user.id, sweep_id, state=state, initializer=initializer,
-                                       seed=seed, limit=limit, offset=offset)
+                                       seed=seed, limit=limit, offset=offset, after=after)
     return trials_public(records, total, limit, offset)
 
 

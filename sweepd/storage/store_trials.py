@@ -42,8 +42,12 @@ class TrialStore(StoreBase):
 
     def list_trials(self, owner_id: int, sweep_id: int, *, state: str | None = None,
                     initializer: str | None = None, seed: int | None = None, limit: int,
-                    offset: int) -> tuple[list[TrialRecord], int]:
+                    offset: int = 0, after: int | None = None) -> tuple[list[TrialRecord], int]:
         """A page of a sweep's trials in id order, with results (without weights).
+
+        Pages by `after` (the last trial id of the page before: keyset pagination, one index
+        seek at any depth, and stable while trials change state) or by `offset` (which skips
+        rows one by one: deep offsets cost the rows skipped).
 
         Args:
             owner_id: the caller.
@@ -52,21 +56,25 @@ class TrialStore(StoreBase):
             initializer: only trials of this initializer label (e.g. `he_normal`).
             seed: only trials of this seed.
             limit: the page size.
-            offset: trials to skip.
+            offset: trials to skip (0 with `after`).
+            after: only trials with a larger id.
 
         Returns:
-            The page and the number of trials matching the filters.
+            The page and the number of trials matching the filters (all pages).
 
         Raises:
             NotFound: no such sweep, or not the owner's.
             InvalidSpec: an unknown state, or a negative limit or offset.
         """
         check_page(limit, offset)
+        if after is not None and offset:
+            raise InvalidSpec("give either after or offset, not both")
         where = _filters(sweep_id, state, initializer, seed)
         with self._read() as session:
             sweep = self._owned_sweep(session, owner_id, sweep_id)
             total = session.scalar(select(func.count()).select_from(SqlTrial).where(*where)) or 0
-            query = _with_results().where(*where).order_by(SqlTrial.id)
+            page = [*where, SqlTrial.id > after] if after is not None else where
+            query = _with_results().where(*page).order_by(SqlTrial.id)
             rows = session.execute(query.limit(limit).offset(offset))
             return [trial_record(t, sweep.max_attempts, r) for t, r in rows], int(total)
 

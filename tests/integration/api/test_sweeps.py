@@ -247,3 +247,19 @@ def test_submit_sweep_with_one_key_finds_one_sweep_through_store_api_and_sdk(cli
                                              idempotency_key="one-hash")
     assert not created and again.id == record.id
     assert store.list_sweeps(alice.id, limit=10, offset=0)[1] == 1
+
+
+def test_keyset_pages_return_every_trial_once_while_trials_change_state(client, store):
+    sweep = submit(client, small_spec(seeds=25)).json()  # 50 trials
+    seen: list[int] = []
+    page = client.get(f"/api/v1/sweeps/{sweep['id']}/trials", params={"limit": 7}).json()
+    while True:
+        seen += [t["id"] for t in page["items"]]
+        finish_trials(store, max_trials=5)  # trials move between pages being read
+        if page["next_after"] is None:
+            break
+        page = client.get(f"/api/v1/sweeps/{sweep['id']}/trials",
+                          params={"limit": 7, "after": page["next_after"]}).json()
+    assert len(seen) == 50 and len(set(seen)) == 50 and seen == sorted(seen)
+    both = client.get(f"/api/v1/sweeps/{sweep['id']}/trials", params={"after": 1, "offset": 2})
+    assert both.status_code == 422 and "after or offset" in both.text
