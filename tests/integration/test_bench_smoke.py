@@ -53,3 +53,23 @@ def test_run_bench_service_vs_tune_tiny_configuration(ray_address: str, tmp_path
     assert all(s["stored_with_weights"] == s["n_trials"] for s in data["sweeps"].values())
     assert data["compare"]["large"]["trials"] == 2
     assert "service/ideal" in done.stdout and "trials/s" in done.stdout
+
+
+@pytest.mark.ray
+@pytest.mark.postgres
+def test_run_bench_scale_small_mode(ray_address: str, tmp_path: Path):
+    """bench/scale.py at 10³ and 10⁴ one-step trials on both databases (no timing asserts)."""
+    figures = tmp_path / "scale.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "scale.py"), "--sizes", "1000", "10000",
+         "--databases", "sqlite", "postgresql", "--ray-address", ray_address,
+         "--json", str(figures)],
+        cwd=ROOT / "bench", capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(figures.read_text())
+    assert set(data) == {"sqlite", "postgresql"}
+    for by_size in data.values():
+        assert set(by_size) == {"1000", "10000"}
+        for row in by_size.values():
+            assert row["trials/s"] > 0 and row["bytes/trial"] > 0 and row["peak RSS MB"] > 0
+    assert "| submit s |" in done.stdout and "k 1000→10000" in done.stdout
