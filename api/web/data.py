@@ -4,6 +4,7 @@
     GET  /web-api/sweeps/{id}/comparison   the comparison and its verdict, heat maps
     GET  /web-api/sweeps/{id}/units        hidden units of every trial, raw and canonical
     GET  /web-api/sweeps/{id}/boundary     ?trial=..(1-6): decision boundaries (2-D datasets)
+    GET  /web-api/sweeps/{id}/growth       seeds until decided (each look), seeds added
     POST /web-api/sweeps/{id}/cancel       the cancel button
     POST /web-api/sweeps/{id}/pause        the pause and resume buttons
     POST /web-api/sweeps/{id}/resume
@@ -74,6 +75,11 @@ def sweep_units(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
 def sweep_boundary(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
                    trial_ids: TrialIds) -> Response:
     return reply(views.boundary_view(store, user.id, sweep_id, trial_ids))
+
+
+@router.get("/{sweep_id}/growth")
+def sweep_growth(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Response:
+    return reply(views.growth_json(store, user.id, sweep_id))
 
 
 @router.post("/{sweep_id}/cancel")

@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from sweepd.spec import SeedRange, SweepSpec, initializer_label
+from sweepd.spec_seeds import AdaptiveSeeds
 
 OPTIMIZERS = {"gd": "gradient descent (full batch)", "sgd": "stochastic gradient descent",
               "momentum": "SGD with momentum", "adam": "Adam"}
 MAX_LISTED_SEEDS = 12
 
 
-def describe_spec(spec: SweepSpec, n_features: int | None,
-                  n_classes: int | None) -> list[tuple[str, str | list[str]]]:
+def describe_spec(spec: SweepSpec, n_features: int | None, n_classes: int | None, *,
+                  grown: tuple[int, int] | None = None) -> list[tuple[str, str | list[str]]]:
     """The spec as readable lines; a value is a string or a list of short items.
 
     Args:
         spec: the sweep's spec.
         n_features: the dataset's input width, when known (the network's first layer).
         n_classes: the dataset's number of classes, when known (the output layer).
+        grown: (trials submitted, trials now) when the sweep grew (added seeds, or an
+            adaptive sweep's blocks).
 
     Returns:
         (term, description) pairs in reading order.
@@ -35,7 +38,8 @@ def describe_spec(spec: SweepSpec, n_features: int | None,
     if spec.grid:
         lines.append(("Grid", [f"{axis}: {', '.join(map(str, values))}"
                                for axis, values in sorted(spec.grid.items())]))
-    lines.append(("Trials", _trials(spec)))
+    lines.append(("Trials", _trials(spec) + (
+        f"; grown from {grown[0]} to {grown[1]} trials" if grown else "")))
     lines.append(("Stored", _stored(spec)))
     return lines
 
@@ -43,8 +47,10 @@ def describe_spec(spec: SweepSpec, n_features: int | None,
 def headline(spec: SweepSpec, n_features: int | None, n_classes: int | None) -> str:
     """The spec in one line: `moons · 2 inputs → 4 tanh → 1 sigmoid output · 300 seeds × 5
     initializers`."""
-    text = (f"{spec.dataset.name} · {_network(spec, n_features, n_classes)} · {spec.n_seeds} "
-            f"seeds × {len(spec.initializers)} initializers")
+    rule = spec.adaptive
+    seeds = f"{rule.initial}–{rule.max} seeds (until decided)" if rule else f"{spec.n_seeds} seeds"
+    text = (f"{spec.dataset.name} · {_network(spec, n_features, n_classes)} · {seeds} × "
+            f"{len(spec.initializers)} initializers")
     return text + (f" × {spec.n_grid_points} grid points" if spec.grid else "")
 
 
@@ -90,6 +96,8 @@ def _training(spec: SweepSpec) -> str:
 
 def _seeds(spec: SweepSpec) -> str:
     seeds = spec.seeds
+    if isinstance(seeds, AdaptiveSeeds):
+        return _adaptive(seeds)
     if isinstance(seeds, SeedRange):
         last = seeds.start + seeds.count - 1
         span = str(seeds.start) if seeds.count == 1 else f"{seeds.start}–{last}"
@@ -100,10 +108,21 @@ def _seeds(spec: SweepSpec) -> str:
     return shown + more
 
 
+def _adaptive(seeds: AdaptiveSeeds) -> str:
+    """`adaptive: 10 seeds at first, +10 per block, up to 200 (α = 0.05)`."""
+    rule = seeds.adaptive
+    level = f"α = {rule.alpha:g}" + (f", ROPE ±{100 * rule.rope:.2g} pp" if rule.rope else "")
+    start = f", from seed {seeds.start}" if seeds.start else ""
+    return (f"adaptive: {rule.initial} seeds at first, +{rule.step} per block, up to "
+            f"{rule.max} ({level}){start}")
+
+
 def _trials(spec: SweepSpec) -> str:
     text = f"{spec.n_trials} = {spec.n_seeds} seeds × {len(spec.initializers)} initializers"
     if spec.grid:
         text += f" × {spec.n_grid_points} grid points"
+    if spec.adaptive is not None:
+        text += f" in the first block, at most {spec.max_trials} at the cap"
     return f"{text}; up to {spec.max_attempts} attempts each"
 
 

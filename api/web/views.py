@@ -18,7 +18,7 @@ from sweepd.lru import SweepCache
 from sweepd.records import TrialRecord
 from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.storage.store import Store
-from sweepd_api.web import boundary, figures, spec_view, units
+from sweepd_api.web import boundary, figures, growth_view, spec_view, units
 
 MAX_BOUNDARY_TRIALS = 6
 # The page sorts and pages the trial table itself; past this many rows that stops being quick
@@ -93,6 +93,13 @@ def comparison_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCac
     return cache.fetch(sweep, "comparison", compute)
 
 
+def growth_json(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
+    """How the sweep grew: an adaptive sweep's looks in words and tables, and the seeds added
+    by requests (`sweepd_api.web.growth_view`)."""
+    sweep = store.get_sweep(owner_id, sweep_id)
+    return growth_view.growth_panel(sweep, store.list_growths(owner_id, sweep_id))
+
+
 def boundary_view(store: Store, owner_id: int, sweep_id: int,
                   trial_ids: list[int]) -> dict[str, Any]:
     """Decision boundaries of the chosen trials, each over its own training points.
@@ -151,7 +158,13 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
     groups = [figures.group_label(initializer_label(init), point)
               for point in spec.grid_points()[:MAX_LISTED_POINTS] for init in spec.initializers]
     n_features, n_classes = (data.n_features, data.n_classes) if data else (None, None)
-    return {"sweep": sweep, "spec_lines": spec_view.describe_spec(spec, n_features, n_classes),
+    growths = store.list_growths(owner_id, sweep_id)
+    added = sum(g.n_trials for g in growths)
+    grown = (sweep.n_trials - added, sweep.n_trials) if added else None
+    return {"sweep": sweep, "spec_lines": spec_view.describe_spec(spec, n_features, n_classes,
+                                                                  grown=grown),
+            "growth_shown": spec.adaptive is not None or bool(growths),
+            "adaptive": spec.adaptive is not None,
             "headline": spec_view.headline(spec, n_features, n_classes),
             "spec_yaml": spec.to_yaml(), "two_d": bool(data and data.n_features == 2),
             "description": spec.description, "groups": groups,

@@ -138,14 +138,16 @@
 
   /* Words and tables first (the first screen), then each plot in page order. */
   async function loadAll() {
-    const requests = ["comparison", "trials", "units"].map((what) => sweepd.getJSON(`/web-api/sweeps/${id}/${what}`));
+    const requests = ["comparison", "trials", "units", "growth"].map((what) => sweepd.getJSON(`/web-api/sweeps/${id}/${what}`));
     // The boundaries' request leaves as soon as the comparison names the trials to draw.
     const boundaries = twoD ? requests[0].then((data) => fetchBoundaries(chosen || defaultChoice(data))) : null;
-    const [comparison, trials, units] = await Promise.allSettled(requests);
+    const [comparison, trials, units, grown] = await Promise.allSettled(requests);
     const c = settled(comparison, "comparison", [$("verdict-body"), $("groups-table"), $("plot-heat")]);
     const t = settled(trials, "trials", [$("trials-table"), $("plot-accuracy"), $("plot-cost")]);
     const u = settled(units, "hidden units", [$("plot-units")]);
     if (c) showComparison(c);
+    const g = settled(grown, "growth", [$("growth-body")]);
+    if (g) growth.show($("growth"), $("growth-body"), g, colorOf);
     if (t) trialTable.update(t.rows);
     $("trials-note").hidden = !t || t.rows.length === t.n_trials;
     if (t) $("trials-note").textContent = `This table and the accuracy plot show the first ${t.rows.length} of ${t.n_trials} trials.`;
