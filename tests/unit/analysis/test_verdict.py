@@ -263,3 +263,16 @@ def test_more_seeds_command_grows_the_sweep_in_place(build, moons, trained):
     assert need.command in verdict.points[0].more_seeds.sentence
     adaptive = build_verdict(comparison, grow=GrowHint(sweep_id=12, how="adaptive"))
     assert f"max: {need.needed}" in adaptive.points[0].more_seeds.needed[0].command
+
+
+def test_more_seeds_command_leaves_out_the_failed_initializers(build, moons, trained):
+    from sweepd.analysis.verdict import GrowHint, build_verdict
+
+    comparison = compare_sweep(*_sweep(build, trained, {
+        "he_normal": [0.95, 0.90, 0.97, 0.93], "lecun_normal": [0.90, 0.85, 0.94, 0.88],
+        "zeros": [0.5] * 4,
+    }, nets={"zeros": _zeros}), MODEL, moons)
+    verdict = build_verdict(comparison, grow=GrowHint(sweep_id=7, how="add"))
+    (need,) = verdict.points[0].more_seeds.needed
+    assert need.command.startswith(f"sweepd seeds add 7 {need.needed - need.have} ")
+    assert need.command.endswith("--initializers he_normal,lecun_normal")  # zeros fails
