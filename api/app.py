@@ -39,12 +39,14 @@ from sweepd_api.middleware import (
 from sweepd_api.openapi import build_openapi
 from sweepd_api.routers import (
     compare,
+    datasets,
     events,
     exports,
     figures,
     growth,
     health,
     metrics,
+    models,
     sweeps,
     trials,
 )
@@ -99,7 +101,8 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
     install_error_handlers(app)
     _include_routers(app, with_replay=replay is not None)
     # Added last = outermost: the context middleware must see the 413s of the body cap too.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, path_limits={
+        f"{API_PREFIX}/datasets": settings.max_dataset_bytes + 64 * 1024})  # + multipart headers
     app.add_middleware(TrustedHostMiddleware, hosts=settings.resolved_trusted_hosts)
     app.add_middleware(RequestContextMiddleware, observe=app.state.metrics.observe_request)
     app.openapi = partial(build_openapi, app)  # type: ignore[method-assign]
@@ -112,7 +115,8 @@ def _include_routers(app: FastAPI, *, with_replay: bool) -> None:
     # Health under the API prefix as well, for clients that only know the base URL.
     app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
     for router in (sweeps.router, growth.router, trials.router, events.router, compare.router,
-                   figures.router, exports.router):
+                   figures.router, exports.router, datasets.router,
+                   models.router):
         app.include_router(router, prefix=API_PREFIX)
     if with_replay:
         app.include_router(trials.replay_router, prefix=API_PREFIX)

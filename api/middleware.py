@@ -94,22 +94,26 @@ class BodyLimitMiddleware:
         max_bytes: the largest body accepted.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that take files (data set uploads, issue 17) have their own, larger cap.
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"].rstrip("/"), self.max_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await problem(413, PayloadTooLarge.title, self._detail(), instance=scope["path"],
-                          kind="payload-too-large")(scope, receive, send)
+        if declared is not None and declared > limit:
+            await problem(413, PayloadTooLarge.title, self._detail(limit),
+                          instance=scope["path"], kind="payload-too-large")(scope, receive, send)
             return
-        await self.app(scope, self._counting(receive), send)
+        await self.app(scope, self._counting(receive, limit), send)
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         received = 0
 
         async def counted() -> Message:
@@ -117,14 +121,14 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(self._detail())
+                if received > limit:
+                    raise PayloadTooLarge(self._detail(limit))
             return message
 
         return counted
 
-    def _detail(self) -> str:
-        return f"the request body is larger than the limit of {self.max_bytes} bytes"
+    def _detail(self, limit: int) -> str:
+        return f"the request body is larger than the limit of {limit} bytes"
 
 
 class TrustedHostMiddleware:

@@ -1,8 +1,8 @@
 """Which trials train together, and how many: the batching rule's one home.
 
-Trials share a batch when they share everything but their seed and initializer: the grid
-point's dataset, model and training, the store options and the bias initializer (their
-`batch_key`). A batch holds trials of one sweep only; a trial released after its batch
+Trials share a batch when they share everything but their seed, order seed and initializer:
+the grid point's dataset, model and training, the data draw, the store options and the bias
+initializer (their `batch_key`). A batch holds trials of one sweep only; a trial released after its batch
 failed (`isolate`) trains alone, so a poison trial cannot take its batch-mates down twice.
 The dispatcher sizes batches so that every free slot gets work, up to a cap per device kind.
 """
@@ -18,10 +18,14 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def batch_key(sections: Mapping[str, Any], store: Any, bias: Any) -> str:
+def batch_key(sections: Mapping[str, Any], store: Any, bias: Any, *,
+              data_seed: int | None = None) -> str:
     """The key trials of one batch share: a digest of the grid point's resolved sections
-    (dataset, model, training, as JSON), the store options and the bias initializer."""
+    (dataset, model, training, as JSON), the store options and the bias initializer, and of
+    the data draw when it is not the default (trials of one batch share their data)."""
     payload = {**sections, "store": store, "bias": bias}
+    if data_seed is not None:
+        payload["data_seed"] = data_seed
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

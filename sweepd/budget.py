@@ -35,7 +35,7 @@ import math
 from sweepd.errors import OverBudget
 from sweepd.outputs import resolve_output
 from sweepd.settings import Settings
-from sweepd.shapes import dataset_shape
+from sweepd.shapes import UploadedShapes, dataset_shape
 from sweepd.spec import (
     DatasetSpec,
     ModelSpec,
@@ -84,9 +84,9 @@ class SweepCost:
 
 
 def trial_cost(dataset: DatasetSpec, model: ModelSpec, training: TrainingSpec,
-               store: StoreSpec) -> TrialCost:
+               store: StoreSpec, uploaded: UploadedShapes | None = None) -> TrialCost:
     """Estimate one trial from its resolved sections (a grid point applied)."""
-    shape = dataset_shape(dataset)
+    shape = dataset_shape(dataset, uploaded)
     output, _ = resolve_output(model.output, training.loss, shape.n_classes)
     widths = [shape.n_features, *model.hidden, 1 if output == "sigmoid" else shape.n_classes]
     params = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
@@ -110,13 +110,13 @@ def trial_cost(dataset: DatasetSpec, model: ModelSpec, training: TrainingSpec,
     )
 
 
-def sweep_cost(spec: SweepSpec) -> SweepCost:
+def sweep_cost(spec: SweepSpec, uploaded: UploadedShapes | None = None) -> SweepCost:
     """Estimate each grid point's trials (they differ only by seed and initializer) and add up;
     with a search, charge every trial as the costliest corner of its space; an adaptive sweep is
     charged at its cap (`max` seeds per initializer), the most it can grow to."""
     seeds = spec.adaptive.max if spec.adaptive is not None else spec.n_seeds
     per_point = seeds * len(spec.initializers)
-    values = [trial_cost(dataset, model, training, spec.store)
+    values = [trial_cost(dataset, model, training, spec.store, uploaded)
               for dataset, model, training in spec.grid_sections()]
     if spec.search is not None:
         # The points are not known yet: every trial is charged as the costliest of the
@@ -131,7 +131,8 @@ def sweep_cost(spec: SweepSpec) -> SweepCost:
                      most_memory=max(values, key=lambda c: c.memory_bytes))
 
 
-def check_budget(spec: SweepSpec, settings: Settings) -> SweepCost:
+def check_budget(spec: SweepSpec, settings: Settings,
+                 uploaded: UploadedShapes | None = None) -> SweepCost:
     """Refuse a sweep whose estimated cost is over a cap of `settings`.
 
     Returns:
@@ -141,7 +142,7 @@ def check_budget(spec: SweepSpec, settings: Settings) -> SweepCost:
         OverBudget: naming the estimate, the cap and the setting that raises it (the first
             cap exceeded, in the order trial compute, trial memory, sweep compute, storage).
     """
-    cost = sweep_cost(spec)
+    cost = sweep_cost(spec, uploaded)
     worst, hungry = cost.most_flops, cost.most_memory
     checks = [
         (worst.flops, settings.max_trial_flops, "max_trial_flops",

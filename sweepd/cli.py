@@ -394,6 +394,25 @@ def resume(sweep_id: int, url: UrlOpt = None, token: TokenOpt = None) -> None:
                       soft_wrap=True)
 
 
+@app.command("models")
+def models_cmd(as_json: JsonOpt = False) -> None:
+    """List the model plugins installed here (what `model.plugin` may name) and their params."""
+    from sweepd import models_registry
+
+    plugins = models_registry.describe_all()
+    if as_json:
+        _print_json(plugins)
+        return
+    console.print(f"{len(plugins)} model plugins installed (a spec names one as model.plugin):")
+    table = Table("plugin", "engine", "params (default)", "description")
+    for p in plugins:
+        props = (p["params"] or {}).get("properties", {})
+        params = ", ".join(f"{k} ({json.dumps(v['default']) if 'default' in v else '…'})"
+                           for k, v in props.items())
+        table.add_row(p["name"], p["engine"], params, p["description"])
+    console.print(table)
+
+
 @app.command()
 def compare(sweep_id: int,
             tolerance: Annotated[float, typer.Option(
@@ -491,3 +510,7 @@ def _report(exc: Exception) -> int:
 from sweepd.cli_seeds import seeds_app  # noqa: E402  (it uses this module's options and console)
 
 app.add_typer(seeds_app, name="seeds")
+
+from sweepd.cli_datasets import dataset_app  # noqa: E402  (it uses this module's options)
+
+app.add_typer(dataset_app, name="dataset")

@@ -357,6 +357,54 @@ class Client:
         return self._request("POST", f"/sweeps/{sweep_id}/trials/{trial_id}/replay",
                              timeout=600.0)
 
+    # -- uploaded data sets (issue 17) ---------------------------------------------------
+
+    def upload_dataset(self, x: Any = None, y: Any = None, *, target: str | None = None,
+                       path: str | Path | None = None, name: str | None = None) -> Any:
+        """Upload a data set once and sweep on it by reference
+        (`dataset: {name: uploaded, id: <id or sha256>}`).
+
+        Args:
+            x, y: numpy features (n, d) and labels (n,); or x a pandas DataFrame and
+                `target` its label column.
+            path: a CSV or Parquet file (with `target`) or an .npz with arrays x and y.
+            name: a name for people (default: the file name).
+
+        Returns:
+            `DatasetUploaded`: id, sha256, shape, classes; `created` is False when the same
+            data was uploaded before.
+        """
+        from sweepd.dataset_client import upload_body
+        from sweepd.dataset_schemas import DatasetUploaded
+
+        body, media, params = upload_body(x, y, target=target, path=path)
+        if name:
+            params["name"] = name
+        return DatasetUploaded.model_validate(self._request(
+            "POST", "/datasets", content=body, params=params, timeout=600.0,
+            headers={"Content-Type": media}))
+
+    def list_datasets(self, *, limit: int = 100, offset: int = 0) -> list[Any]:
+        """Your data sets, newest first (`DatasetPublic` each)."""
+        from sweepd.dataset_schemas import DatasetsPublic
+
+        page = self._request("GET", "/datasets", params={"limit": limit, "offset": offset})
+        return list(DatasetsPublic.model_validate(page).items)
+
+    def get_dataset(self, ref: int | str) -> Any:
+        """One of your data sets by id or sha256 (`DatasetPublic`)."""
+        from sweepd.dataset_schemas import DatasetPublic
+
+        return DatasetPublic.model_validate(self._request("GET", f"/datasets/{ref}"))
+
+    def delete_dataset(self, ref: int | str) -> None:
+        """Delete one of your data sets (refused while an open sweep trains on it)."""
+        try:
+            resp = self._http.request("DELETE", f"/datasets/{ref}")
+        except httpx.TransportError as exc:
+            raise Unavailable(f"cannot reach sweepd at {self.url}: {exc}") from exc
+        _raise_for(resp)
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 from sweepd.analysis.models import Comparison
 from sweepd.analysis.report import summary_text
 from sweepd.analysis.verdict_models import Verdict
-from sweepd.analysis.verdict_text import point_name
+from sweepd.analysis.verdict_text import point_name, variance_sentence
 
 
 class ComparisonView:
@@ -44,6 +44,14 @@ class ComparisonView:
         """Per-initializer lines in plain words (the details behind the verdict)."""
         return summary_text(self.model)
 
+    @property
+    def variance(self) -> Any:
+        """Where the spread comes from (issue 16): a pandas DataFrame with one row per variance
+        component (init, order, data, interactions, residual) and its CI; None when the sweep
+        crosses fewer than two random factors. The typed form is `model.variance`."""
+        decomposition = self.model.variance
+        return None if decomposition is None else decomposition.to_pandas()
+
     def to_pandas(self) -> dict[str, Any]:
         """Tables as DataFrames: groups, failures, solutions, clusters, pairs, trials."""
         return self.model.to_pandas()
@@ -54,6 +62,8 @@ class ComparisonView:
         console.print(verdict_lines(self.model))
         for table in ranking_tables(self.model):
             console.print(table)
+        if self.model.variance is not None:
+            console.print(variance_table(self.model.variance))
         if not details:
             console.print("[dim]--details: solutions, paired tests and notes; --json: all.[/]")
             return
@@ -122,6 +132,9 @@ def verdict_lines(model: Comparison) -> str:
         lines.append(choice.sentence)
         lines += [f"[yellow]Warning:[/] {w}" for w in choice.warnings[:2]]
         lines.append(f"[bold]More seeds?[/] {point.more_seeds.sentence}")
+    if model.variance is not None:
+        lines.append(f"[bold]Where does the spread come from?[/] "
+                     f"{variance_sentence(model.variance)}")
     return "\n".join(lines)
 
 
@@ -226,6 +239,24 @@ def _pairs(model: Comparison) -> Any:
                       f"[{_cell(s.difference_ci_low)}, {_cell(s.difference_ci_high)}]",
                       _cell(s.p_a_beats_b), f"[{_cell(s.p_ci_low)}, {_cell(s.p_ci_high)}]",
                       s.note or "")
+    return table
+
+
+def variance_table(decomposition: Any) -> Any:
+    """The variance components with their CIs, as σ in the metric's units (pp for accuracy)."""
+    from rich.table import Table
+
+    scale, unit = (100.0, " (pp)") if "accuracy" in decomposition.metric else (1.0, "")
+    levels = " × ".join(f"{n} {f}" for f, n in decomposition.levels.items())
+    table = Table(title=f"Where the spread of {decomposition.metric} comes from ({levels}, "
+                        f"{decomposition.n_arms} arms)")
+    for column in ("component", f"σ{unit}", f"{round(100 * decomposition.level)} % CI",
+                   "share"):
+        table.add_column(column)
+    for c in decomposition.components:
+        table.add_row(c.name, f"{c.sd * scale:.3g}",
+                      f"[{c.sd_ci_low * scale:.3g}, {c.sd_ci_high * scale:.3g}]",
+                      "–" if c.share is None else f"{100 * c.share:.0f} %")
     return table
 
 

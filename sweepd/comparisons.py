@@ -21,7 +21,7 @@ from sweepd.analysis.models import Comparison, PairComparison
 from sweepd.errors import Conflict, InvalidSpec
 from sweepd.lru import SweepCache
 from sweepd.ports import ResultReader
-from sweepd.records import SweepRecord
+from sweepd.records import SweepRecord, TrialRecord
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
 
@@ -112,13 +112,36 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
                              loss=cell.training.loss, max_pairs=max_pairs,
                              max_matching_cost=limits.max_matching_cost,
                              max_matching_width=limits.max_matching_width))
-    merged = _merge(parts, n_total=sweep.n_trials)
+    merged = _with_variance(_merge(parts, n_total=sweep.n_trials), spec, trials)
     from sweepd.analysis.verdict import GrowHint, build_verdict
 
     how = "adaptive" if spec.adaptive else "resubmit" if spec.search else "add"
     # The verdict again, now that it knows how this sweep can grow (its "more seeds" command).
     return merged.model_copy(update={"verdict": build_verdict(
         merged, grow=GrowHint(sweep_id=sweep.id, how=how))})
+
+
+def _with_variance(comparison: Comparison, spec: SweepSpec,
+                   trials: list[TrialRecord]) -> Comparison:
+    """The comparison with the decomposition of its ranked metric over the crossed random
+    factors (issue 16); unchanged when the spec crosses fewer than two."""
+    from sweepd.analysis.variance_sweep import sweep_variance
+
+    order, data = spec.n_order_seeds > 1, spec.n_data_seeds > 1
+    if not (order or data) or spec.n_seeds < 2:
+        return comparison
+    n_test = comparison.n_eval if comparison.accuracy_on == "test" else None
+    variance = sweep_variance(trials, metric=comparison.ranked_metric, order_crossed=order,
+                              data_crossed=data, n_test=n_test)
+    notes = list(comparison.notes)
+    if variance is not None and not order and spec.training.optimizer != "gd":
+        notes.append("variance: without order_seeds each seed draws both the initial weights "
+                     "and the minibatch order, so the init component includes the order's")
+    if data:
+        notes.append("data draws: the solutions and their function evidence are computed "
+                     "over every draw together, on the data of dataset.seed; solutions of "
+                     "different training sets are not comparable modulo symmetry")
+    return comparison.model_copy(update={"variance": variance, "notes": notes})
 
 
 def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: int, *,
@@ -140,8 +163,10 @@ def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: i
     for trial in (ta, tb):
         if trial.result is None:
             raise Conflict(f"trial {trial.id} has no result yet (state {trial.state})")
-    cell_a = spec.trial_for(ta.seed, ta.initializer, ta.params)
-    cell_b = spec.trial_for(tb.seed, tb.initializer, tb.params)
+    cell_a = spec.trial_for(ta.seed, ta.initializer, ta.params, order_seed=ta.order_seed,
+                            data_seed=ta.data_seed)
+    cell_b = spec.trial_for(tb.seed, tb.initializer, tb.params, order_seed=tb.order_seed,
+                            data_seed=tb.data_seed)
     if (cell_a.model, cell_a.dataset) != (cell_b.model, cell_b.dataset):
         raise InvalidSpec("trials of different grid points (architecture or dataset) cannot "
                           "be compared weight by weight")
@@ -150,7 +175,7 @@ def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: i
         raise InvalidSpec(f"a hidden layer of {max(cell_a.model.hidden)} units is wider than "
                           f"the alignment cap of {cap} (SWEEPD_COMPARE_MAX_MATCHING_WIDTH)")
     wa, wb = (weights.unpack(store.get_weights(owner_id, sweep_id, t, "final")[0]) for t in (a, b))
-    return analyse(ta, wa, tb, wb, cell_a.model, load(cell_a.dataset),
+    return analyse(ta, wa, tb, wb, cell_a.model, load(cell_a.dataset, draw=cell_a.data_seed),
                    loss=cell_a.training.loss)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import sklearn.datasets as skd
 
+from sweepd import uploaded
 from sweepd.errors import InvalidSpec
 from sweepd.spec import DatasetSpec
 
@@ -32,6 +33,7 @@ _DEFAULT_NOISE = {"moons": 0.2, "circles": 0.05, "blobs": 1.0, "xor": 0.1, "spir
                   "flower": 0.2}
 _DEFAULT_CLASSES = 3  # blobs and spiral
 _SPLIT_STREAM = 1  # second entropy word of the split's numpy Generator
+_DRAW_STREAM = 2  # ... and of a data draw's stratified split (issue 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,11 +52,15 @@ class Dataset:
     n_features: int
 
 
-def load(spec: DatasetSpec) -> Dataset:
+def load(spec: DatasetSpec, draw: int | None = None) -> Dataset:
     """Build (or fetch from the per-process cache) the dataset a spec describes.
 
     Args:
         spec: the dataset part of a sweep.
+        draw: the trial's data draw (issue 16); None or `spec.seed`: the data set as the
+            spec alone gives it. Otherwise a generated data set is generated (and split) from
+            the draw, exactly as `seed: draw` would; any other data set keeps its points and
+            gets a stratified train/test split drawn from it (`_stratified_split`).
 
     Returns:
         The split, optionally standardized, dataset.
@@ -62,15 +68,22 @@ def load(spec: DatasetSpec) -> Dataset:
     Raises:
         InvalidSpec: too few samples for the requested number of classes.
     """
-    return _load_cached(spec.model_dump_json())
+    if draw is None or draw == spec.seed:
+        return _load_cached(spec.model_dump_json())
+    if spec.name in _GENERATED:
+        return _load_cached(spec.model_copy(update={"seed": draw}).model_dump_json())
+    return _load_cached(spec.model_dump_json(), draw)
 
 
 @functools.lru_cache(maxsize=32)
-def _load_cached(spec_json: str) -> Dataset:
+def _load_cached(spec_json: str, split_draw: int | None = None) -> Dataset:
     spec = DatasetSpec.model_validate_json(spec_json)
     x, y = _generate(spec)
     n_classes = int(y.max()) + 1
-    train, test = _split(len(y), spec.test_fraction, spec.seed)
+    if split_draw is None:
+        train, test = _split(len(y), spec.test_fraction, spec.seed)
+    else:
+        train, test = _stratified_split(y, spec.test_fraction, split_draw)
     x_train, x_test = x[train], x[test]
     if spec.standardize:
         x_train, x_test = _standardize(x_train, x_test)
@@ -94,6 +107,21 @@ def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
+def _stratified_split(y: np.ndarray, test_fraction: float,
+                      draw: int) -> tuple[np.ndarray, np.ndarray]:
+    """A data draw of a fixed data set: each class split in the test fraction (rounded, at
+    least one point of a class with two or more held out), from the draw's own stream."""
+    rng = np.random.default_rng([draw, _DRAW_STREAM])
+    test = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        n_test = 0 if len(members) < 2 else min(len(members) - 1,
+                                                max(1, round(len(members) * test_fraction)))
+        test.append(members[:n_test])
+    held = np.sort(np.concatenate(test)) if test else np.array([], dtype=np.int64)
+    return np.setdiff1d(np.arange(len(y)), held), held
+
+
 def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scale with the training set's mean and std only; constant features keep scale 1."""
     mean = x_train.mean(axis=0)
@@ -108,6 +136,8 @@ def _standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _generate(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray]:
+    if spec.name == "uploaded":  # sent to this process by the dispatcher (sweepd.uploaded)
+        return uploaded.arrays(str(spec.id))
     if spec.name in _BUILTIN:
         bunch = _BUILTIN[spec.name]()
         return bunch.data.astype(np.float64), bunch.target.astype(np.int64)

@@ -60,7 +60,8 @@ def trial_rows(spec: SweepSpec, trials: Iterable[TrialRecord]) -> list[dict[str,
 
 
 def _spec_columns(spec: SweepSpec, trial: TrialRecord) -> dict[str, Any]:
-    cell = spec.trial_for(trial.seed, trial.initializer, trial.params)
+    cell = spec.trial_for(trial.seed, trial.initializer, trial.params,
+                          order_seed=trial.order_seed, data_seed=trial.data_seed)
     columns: dict[str, Any] = {}
     for section in ("dataset", "model", "training"):
         columns.update(_flat(section, getattr(cell, section).model_dump(mode="json")))
@@ -80,6 +81,10 @@ def _row(spec: SweepSpec, trial: TrialRecord, cells: dict[str, dict[str, Any]]) 
         "error": trial.error,
     }
     row.update(cells[key])
+    # The trial's data-order seed and data draw as trained (issue 16): defaults filled in.
+    row["order_seed"] = trial.seed if trial.order_seed is None else trial.order_seed
+    row["data_seed"] = (row.get("dataset.seed") if trial.data_seed is None
+                        else trial.data_seed)
     row.update({f"param.{k}": v for k, v in trial.params.items()})
     result = trial.result
     row.update({k: getattr(result, k) if result else None for k in RESULT_FIELDS})

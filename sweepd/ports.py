@@ -33,6 +33,8 @@ class ResultReader(Protocol):
     def get_weights(self, owner_id: int, sweep_id: int, trial_id: int,
                     which: Literal["final", "initial"] = "final") -> tuple[bytes, str]: ...
 
+    def dataset_blob(self, sha256: str) -> bytes: ...  # an uploaded data set, for a replay
+
     def sweep_results(self, owner_id: int, sweep_id: int) -> list[tuple[TrialRecord, bytes]]: ...
 
 
@@ -50,6 +52,8 @@ class DispatchStore(Protocol):
     def count_pending(self) -> int: ...
 
     def cancelled_sweep_ids(self, sweep_ids: list[int] | set[int]) -> set[int]: ...
+
+    def dataset_blob(self, sha256: str) -> bytes: ...  # an uploaded data set, for the workers
 
     def claim_trials(self, *, holder: str, max_trials: int, max_batch: int,
                      lease_seconds: float) -> list[ClaimedBatch]: ...

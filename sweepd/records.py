@@ -78,6 +78,8 @@ class TrialRecord(_Record):
     seed: int
     initializer: dict[str, Any]
     initializer_label: str
+    order_seed: int | None = None  # None: the seed (issue 16)
+    data_seed: int | None = None  # None: the spec's dataset.seed
     params: dict[str, Any]
     state: TrialState
     attempt: int
@@ -120,3 +122,22 @@ class Fenced(_Record):
 
     accepted: list[int] = Field(default_factory=list)
     rejected: list[int] = Field(default_factory=list)
+
+
+class DatasetRecord(_Record):
+    """An uploaded data set of one owner (the rows themselves stay in the store)."""
+
+    id: int
+    owner_id: int
+    sha256: str
+    name: str
+    format: str
+    target: str | None
+    feature_names: list[str]
+    class_names: list[str]
+    class_counts: list[int]
+    n_rows: int
+    n_features: int
+    n_classes: int
+    size_bytes: int
+    created_at: datetime

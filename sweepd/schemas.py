@@ -185,7 +185,13 @@ class TrialPublic(_Public):
     """Stable key of the grid cell (seed, initializer, grid values): the same in every sweep with
     the same cell."""
     seed: NonNegative
-    """The seed that draws the initial weights (and the batch order)."""
+    """The seed that draws the initial weights (and the batch order, without order_seeds)."""
+    order_seed: NonNegative | None = None
+    """The seed of the minibatch order, where the sweep gives order_seeds and it is not `seed`;
+    null: `seed` draws the order."""
+    data_seed: NonNegative | None = None
+    """The data draw (a generated set's seed, a fixed set's stratified split), where the sweep
+    gives data_seeds and it is not dataset.seed; null: dataset.seed."""
     initializer: dict[str, Any]
     """The kernel initializer, as an object with its parameters, e.g. {"name": "glorot_uniform"}."""
     initializer_label: str

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     max_sweep_flops: float = Field(1e16, gt=0)
     max_trial_memory_bytes: int = Field(1 << 30, ge=1 << 20)
     max_sweep_stored_bytes: int = Field(10 << 30, ge=1 << 20)
+    # Uploaded data sets (issue 17): the body, rows, features and values of one upload.
+    max_dataset_bytes: int = Field(64 << 20, ge=1024)
+    max_dataset_rows: int = Field(1_000_000, ge=4)
+    max_dataset_columns: int = Field(1_000, ge=1)
+    max_dataset_cells: int = Field(32_000_000, ge=4)
 
     # Auth
     token_file: Path | None = None  # None: data_dir / "token.json"

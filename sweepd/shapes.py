@@ -9,9 +9,14 @@ two for every dataset. Plain Python: no NumPy, no scikit-learn.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from sweepd.errors import InvalidSpec
-from sweepd.spec import DatasetSpec
+from sweepd.spec import UPLOADED, DatasetSpec
+
+# An uploaded data set's (samples, features, classes), by sha256: the store knows them, the
+# spec does not (`sweepd.submission` looks them up before checking).
+UploadedShapes = Mapping[str, tuple[int, int, int]]
 
 DEFAULT_SAMPLES = {"moons": 1000, "circles": 1000, "blobs": 1000, "xor": 1000, "spiral": 300,
                    "flower": 400}
@@ -30,13 +35,22 @@ class DatasetShape:
     n_test: int
 
 
-def dataset_shape(spec: DatasetSpec) -> DatasetShape:
+def dataset_shape(spec: DatasetSpec, uploaded: UploadedShapes | None = None) -> DatasetShape:
     """The sizes `sweepd.datasets.load(spec)` gives, computed from the spec alone.
 
+    Args:
+        uploaded: the shapes of the uploaded data sets the spec may name, by sha256.
+
     Raises:
-        InvalidSpec: too few samples for the classes asked for (spiral), as loading would.
+        InvalidSpec: too few samples for the classes asked for (spiral), as loading would; an
+            uploaded data set whose shape was not given.
     """
-    if spec.name in BUILTIN_SHAPES:
+    if spec.name == UPLOADED:
+        shape = (uploaded or {}).get(str(spec.id))
+        if shape is None:
+            raise InvalidSpec(f"dataset.id: uploaded data set {spec.id} not found")
+        n, n_features, n_classes = shape
+    elif spec.name in BUILTIN_SHAPES:
         n, n_features, n_classes = BUILTIN_SHAPES[spec.name]
     else:
         n = spec.n_samples if spec.n_samples is not None else DEFAULT_SAMPLES[spec.name]

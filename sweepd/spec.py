@@ -27,10 +27,11 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
-from sweepd import batching
+from sweepd import batching, models_registry
 from sweepd.search_spec import Choices, SearchSpec
 from sweepd.spec_base import _Strict
 from sweepd.spec_initializers import (  # noqa: F401  (re-exported: they are part of the spec)
@@ -61,9 +62,12 @@ from sweepd.spec_seeds import (  # noqa: F401  (re-exported: they are part of th
     SEED_LIMIT,
     AdaptiveRule,
     AdaptiveSeeds,
+    DataSeeds,
+    OrderSeeds,
     Seed,
     SeedRange,
     Seeds,
+    factor_values,
 )
 from sweepd.spec_yaml import MAX_SPEC_BYTES, SpecYamlError, load_yaml
 
@@ -94,8 +98,11 @@ GENERATED_DATASETS = ("moons", "circles", "blobs", "xor", "spiral", "flower")
 BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 DatasetName = Literal[
     "moons", "circles", "blobs", "xor", "spiral", "flower", "iris", "wine", "breast_cancer",
-    "digits",
+    "digits", "uploaded",
 ]
+UPLOADED = "uploaded"  # a data set the user uploaded (POST /datasets), named by `id`
+DatasetRef = Union[Annotated[int, Field(ge=1, lt=2**31)],
+                   Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]]
 
 
 class DatasetSpec(_Strict):
@@ -107,8 +114,11 @@ class DatasetSpec(_Strict):
     """
 
     name: DatasetName = Field(description="The dataset: generated (moons, circles, blobs, xor, "
-                              "spiral, flower) or from scikit-learn (iris, wine, breast_cancer, "
-                              "digits).")
+                              "spiral, flower), from scikit-learn (iris, wine, breast_cancer, "
+                              "digits), or `uploaded` (one of yours, named by `id`).")
+    id: DatasetRef | None = Field(None, description=(
+        "The uploaded data set (`name: uploaded` only): its id or its sha256. The stored "
+        "sweep names it by sha256."))
     n_samples: int | None = Field(None, ge=4, le=1_000_000, description=(
         "Points to generate, train and test together, in [4, 1 000 000] (generated datasets "
         "only; unset: the generator's default, 300-1000)."))
@@ -127,9 +137,20 @@ class DatasetSpec(_Strict):
     standardize: bool = Field(False, description=(
         "Scale features to mean 0 and standard deviation 1 with the training set's statistics."))
 
+    @model_serializer(mode="wrap")
+    def _without_unset_id(self, handler):  # type: ignore[no-untyped-def]
+        # Built-in data sets dump as before `id` existed, so their specs keep their hashes.
+        data = handler(self)
+        if self.id is None and isinstance(data, dict):
+            data.pop("id", None)
+        return data
+
     @model_validator(mode="after")
     def _generator_options(self) -> DatasetSpec:
-        if self.name in BUILTIN_DATASETS:
+        if (self.name == UPLOADED) != (self.id is not None):
+            raise ValueError("an uploaded dataset needs its id (or sha256), and only an "
+                             "uploaded dataset takes one")
+        if self.name in BUILTIN_DATASETS or self.name == UPLOADED:
             given = [f for f in ("n_samples", "noise", "n_classes", "factor")
                      if getattr(self, f) is not None]
             if given:
@@ -143,10 +164,12 @@ class DatasetSpec(_Strict):
 
 
 Activation = Literal["tanh", "relu", "leaky_relu", "sigmoid", "gelu", "linear"]
+PluginValue = Union[bool, int, float, str, list[Union[bool, int, float, str]]]
 
 
 class ModelSpec(_Strict):
-    """An MLP: hidden widths, their activation, and the output layer.
+    """The model: the built-in MLP (hidden widths, their activation), or an installed model
+    plugin with its params (issue 18); and the output layer.
 
     `output: auto` is sigmoid with one output unit for two classes, softmax otherwise.
     """
@@ -159,6 +182,34 @@ class ModelSpec(_Strict):
     output: Literal["auto", "sigmoid", "softmax"] = Field("auto", description=(
         "Output layer: sigmoid (one unit, two classes), softmax (one unit per class) or auto "
         "(sigmoid for two classes, else softmax)."))
+    plugin: str = Field(models_registry.MLP, pattern=r"^[A-Za-z0-9_.\-]{1,100}$", description=(
+        "The model: an installed model plugin's name (GET /api/v1/models lists them); "
+        "sweepd.mlp, the default, is the MLP of `hidden` and `activation`."))
+    params: dict[str, PluginValue] = Field(default_factory=dict, max_length=64, description=(
+        "The plugin's params, validated against its params model (not for sweepd.mlp, "
+        "which takes `hidden` and `activation`); stored with every default filled in."))
+
+    @model_serializer(mode="wrap")
+    def _plugin_fields(self, handler):  # type: ignore[no-untyped-def]
+        # The MLP dumps as before plugins existed (its specs keep their hashes and batch keys);
+        # another plugin's dump leaves out the MLP's fields, which it does not take.
+        data = handler(self)
+        if isinstance(data, dict):
+            if self.plugin == models_registry.MLP:
+                data.pop("plugin", None)
+                data.pop("params", None)
+            else:
+                data.pop("hidden", None)
+                data.pop("activation", None)
+        return data
+
+    @model_validator(mode="after")
+    def _plugin_params(self, info: ValidationInfo) -> ModelSpec:
+        params = models_registry.checked_model(self.plugin, dict(self.params),
+                                               self.model_fields_set,
+                                               stored=bool((info.context or {}).get("stored")))
+        object.__setattr__(self, "params", params)
+        return self
 
 
 class TrainingSpec(_Strict):
@@ -232,7 +283,12 @@ class TrialSpec(_Strict):
     cell_key: str = Field(description="Stable key of the cell: its seed, initializer and grid "
                                       "point.")
     batch_key: str = Field(description="Key shared by the trials that may train together.")
-    seed: int = Field(description="The trial's seed (its init and data-order streams).")
+    seed: int = Field(description="The trial's seed (its init stream).")
+    order_seed: int | None = Field(None, description=(
+        "The seed of the minibatch order stream; unset: `seed` (a spec without order_seeds)."))
+    data_seed: int | None = Field(None, description=(
+        "The data draw (a generated set's seed, or a fixed set's train/test split); unset: "
+        "`dataset.seed`."))
     initializer: Initializer = Field(description="The kernel initializer.")
     bias_initializer: Initializer | None = Field(None, description=(
         "The bias initializer; unset: zeros, or PyTorch's rule under a torch_default kernel."))
@@ -258,14 +314,23 @@ class SweepSpec(_Strict):
     description: str = Field("", max_length=10_000, pattern=r"^[^\x00]*$", description=(
         "Free text about the sweep, at most 10 000 characters."))
     dataset: DatasetSpec = Field(description="What every trial trains on.")
-    model: ModelSpec = Field(default_factory=ModelSpec, description="The MLP every trial "
-                                                                     "trains.")
+    model: ModelSpec = Field(default_factory=ModelSpec, description=(
+        "The model every trial trains: the built-in MLP, or an installed model plugin."))
     training: TrainingSpec = Field(default_factory=TrainingSpec, description=(
         "How every trial is trained."))
     seeds: Seeds = Field(description=(
         "The seeds: {start, count}, a list of distinct integers in [0, 2**63) (at most "
         "100 000), or {adaptive: {initial, step, max, alpha}} to add blocks of seeds until the "
         "comparison is decided."))
+    order_seeds: OrderSeeds | None = Field(None, description=(
+        "Seeds of the minibatch order, crossed with `seeds`: {start, count} or a list of "
+        "distinct integers in [0, 2**63); unset: each trial's order comes from its own seed "
+        "(init and order move together)."))
+    data_seeds: DataSeeds | None = Field(None, description=(
+        "Draws of the data set, crossed with `seeds`: {start, count} or a list of distinct "
+        "integers in [0, 2**32). A generated data set is generated from the draw (as "
+        "dataset.seed would); a fixed one gets a stratified train/test split drawn from it. "
+        "Unset: dataset.seed alone."))
     initializers: list[InitializerInput] = Field(min_length=1, max_length=100, description=(
         "Kernel initializers compared, 1 to 100, each an object or its name alone "
         "(\"glorot_uniform\")."))
@@ -284,6 +349,17 @@ class SweepSpec(_Strict):
     max_attempts: int = Field(3, ge=1, le=20, description=(
         "Tries per trial before it is marked failed, in [1, 20]."))
 
+    @model_serializer(mode="wrap")
+    def _without_unset_factors(self, handler):  # type: ignore[no-untyped-def]
+        # A spec without order_seeds and data_seeds dumps as before they existed, so its hash
+        # (the Idempotency-Key's binding) and its stored JSON are unchanged (issue 16).
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("order_seeds", "data_seeds"):
+                if getattr(self, name) is None:
+                    data.pop(name, None)
+        return data
+
     @field_validator("bias_initializer")
     @classmethod
     def _bias_is_one_dimensional(cls, value: Any) -> Any:
@@ -291,11 +367,11 @@ class SweepSpec(_Strict):
             raise ValueError(f"{value.name} needs a 2-D kernel and cannot initialize a bias")
         return value
 
-    @field_validator("seeds")
+    @field_validator("seeds", "order_seeds", "data_seeds")
     @classmethod
-    def _unique_seeds(cls, value: Any) -> Any:
+    def _unique_seeds(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, list) and len(set(value)) != len(value):
-            raise ValueError("seeds must be unique")
+            raise ValueError(f"{info.field_name} must be unique")
         return value
 
     @field_validator("initializers")
@@ -331,6 +407,7 @@ class SweepSpec(_Strict):
                                  "seeds as {start, count} or a list")
             if len(self.initializers) < 2:
                 raise ValueError("adaptive seeds need at least two initializers to compare")
+        self._check_factors()
         limit = (info.context or {}).get("max_trials", MAX_TRIALS_DEFAULT)
         if self.adaptive is not None and self.max_trials > limit:
             raise ValueError(
@@ -340,12 +417,32 @@ class SweepSpec(_Strict):
         if self.n_trials > limit:
             raise ValueError(
                 f"this sweep expands to {self.n_trials} trials "
-                f"({self.n_seeds} seeds × {len(self.initializers)} initializers × "
-                f"{self.n_grid_points} grid points"
+                f"({self.n_seeds} seeds × "
+                + (f"{self.n_order_seeds} order seeds × " if self.order_seeds else "")
+                + (f"{self.n_data_seeds} data seeds × " if self.data_seeds else "")
+                + f"{len(self.initializers)} initializers × {self.n_grid_points} grid points"
                 + (f" × {self.search.points} search points" if self.search else "")
                 + f"), over the limit of {limit}"
             )
         return self
+
+    def _check_factors(self) -> None:
+        """Order seeds and data draws: not with adaptive seeds, nor beside a grid or search
+        over dataset.seed (two names for one factor); a fixed data set's draw is its split."""
+        if self.order_seeds is None and self.data_seeds is None:
+            return
+        if self.adaptive is not None:
+            raise ValueError("adaptive seeds cannot be crossed with order_seeds or data_seeds "
+                             "yet: give the seeds as {start, count} or a list")
+        if self.data_seeds is None:
+            return
+        searched = self.search.space if self.search is not None else {}
+        if "dataset.seed" in self.grid or "dataset.seed" in searched:
+            raise ValueError("data_seeds and a grid or search over dataset.seed name the same "
+                             "factor: give the draws in data_seeds only")
+        if self.dataset.name not in GENERATED_DATASETS and self.dataset.test_fraction == 0:
+            raise ValueError(f"data_seeds draw the train/test split of {self.dataset.name!r}; "
+                             "with test_fraction 0 every draw is the same data")
 
     def _checked_search(self, search: SearchSpec) -> SearchSpec:
         """Every path of the space is a searchable field outside the grid; every choice and
@@ -394,6 +491,24 @@ class SweepSpec(_Strict):
         return len(self.seeds) if isinstance(self.seeds, list) else len(self.seeds.values())
 
     @property
+    def n_order_seeds(self) -> int:
+        """Order seeds crossed with each seed (1 without order_seeds: the seed itself)."""
+        return 1 if self.order_seeds is None else len(factor_values(self.order_seeds))
+
+    @property
+    def n_data_seeds(self) -> int:
+        """Data draws crossed with each seed (1 without data_seeds: dataset.seed)."""
+        return 1 if self.data_seeds is None else len(factor_values(self.data_seeds))
+
+    def order_seeds_of(self, seed: int) -> list[int]:
+        """The order seeds a seed is crossed with: `order_seeds`, or the seed itself."""
+        return [seed] if self.order_seeds is None else factor_values(self.order_seeds)
+
+    def data_seeds_at(self, dataset: DatasetSpec) -> list[int]:
+        """The data draws of a grid point: `data_seeds`, or its dataset.seed alone."""
+        return [dataset.seed] if self.data_seeds is None else factor_values(self.data_seeds)
+
+    @property
     def adaptive(self) -> AdaptiveRule | None:
         """The seeds-until-decided rule, when the seeds are adaptive."""
         return self.seeds.adaptive if isinstance(self.seeds, AdaptiveSeeds) else None
@@ -413,7 +528,8 @@ class SweepSpec(_Strict):
     def n_trials(self) -> int:
         """Trials in the whole sweep, the search's points not yet sampled included."""
         points = self.search.points if self.search is not None else 1
-        return self.n_seeds * len(self.initializers) * self.n_grid_points * points
+        return (self.n_seeds * self.n_order_seeds * self.n_data_seeds * len(self.initializers)
+                * self.n_grid_points * points)
 
     # -- expansion ------------------------------------------------------------------------
 
@@ -448,29 +564,44 @@ class SweepSpec(_Strict):
               points: list[dict[str, Any]]) -> list[TrialSpec]:
         """The cells of these seeds × initializers (of this sweep) at these points, point by
         point, seed by seed: what `trials` expands to, and what a growing sweep adds. A cell is
-        the same (`cell_key`, batch key, everything it trains) whichever call made it."""
+        the same (`cell_key`, batch key, everything it trains) whichever call made it.
+
+        Each seed is crossed with the order seeds and the data draws (issue 16); the draws are
+        the outer loop, so the trials of one draw (one batch key) are stored together."""
         out: list[TrialSpec] = []
         for point in points:
             sections = self._resolved_sections(point)
-            batch_key = self._batch_key(sections)
-            for seed in seeds:
-                for init in initializers:
-                    out.append(self._cell(seed, init, point, sections, batch_key))
+            for data_seed in self.data_seeds_at(sections["dataset"]):  # type: ignore[arg-type]
+                batch_key = self._batch_key(sections, data_seed)
+                for seed in seeds:
+                    for order_seed in self.order_seeds_of(seed):
+                        for init in initializers:
+                            out.append(self._cell(seed, init, point, sections, batch_key,
+                                                  order_seed, data_seed))
         return out
 
     def trial_for(self, seed: int, initializer: dict[str, Any] | BaseModel,
-                  params: dict[str, Any]) -> TrialSpec:
-        """Rebuild the `TrialSpec` of one stored cell (what a dispatcher sends to a worker)."""
+                  params: dict[str, Any], *, order_seed: int | None = None,
+                  data_seed: int | None = None) -> TrialSpec:
+        """Rebuild the `TrialSpec` of one stored cell (what a dispatcher sends to a worker);
+        an unset order seed or data draw is the default (the seed, dataset.seed)."""
         init = next((i for i in self.initializers if _dump(i) == _dump(initializer)), None)
         if init is None:
             raise ValueError(f"initializer {initializer!r} is not part of this sweep")
         sections = self._resolved_sections(params)
-        return self._cell(seed, init, params, sections, self._batch_key(sections))
+        data = sections["dataset"].seed if data_seed is None else data_seed  # type: ignore[attr-defined]
+        order = seed if order_seed is None else order_seed
+        return self._cell(seed, init, params, sections, self._batch_key(sections, data),
+                          order, data)
 
-    def _batch_key(self, sections: dict[str, BaseModel]) -> str:
+    def _batch_key(self, sections: dict[str, BaseModel], data_seed: int | None = None) -> str:
+        """The batch key of a grid point's cells of one data draw: trials of one batch share
+        their data. The default draw (dataset.seed) keeps the key it had before issue 16."""
+        default = data_seed is None or data_seed == sections["dataset"].seed  # type: ignore[attr-defined]
         return batching.batch_key({k: v.model_dump(mode="json") for k, v in sections.items()},
                                   self.store.model_dump(mode="json"),
-                                  _dump(self.bias_initializer))
+                                  _dump(self.bias_initializer),
+                                  data_seed=None if default else data_seed)
 
     def grid_sections(self) -> list[tuple[DatasetSpec, ModelSpec, TrainingSpec]]:
         """The dataset, model and training of every grid point, in `grid_points` order.
@@ -498,10 +629,15 @@ class SweepSpec(_Strict):
         return sections
 
     def _cell(self, seed: int, init: Any, point: dict[str, Any],
-              sections: dict[str, BaseModel], batch_key: str) -> TrialSpec:
-        key = cell_key(seed, init, point)
+              sections: dict[str, BaseModel], batch_key: str, order_seed: int,
+              data_seed: int) -> TrialSpec:
+        dataset_seed = sections["dataset"].seed  # type: ignore[attr-defined]
+        key = cell_key(seed, init, point,
+                       order_seed=None if order_seed == seed else order_seed,
+                       data_seed=None if data_seed == dataset_seed else data_seed)
         return TrialSpec.model_construct(
-            cell_key=key, batch_key=batch_key, seed=seed, initializer=init,
+            cell_key=key, batch_key=batch_key, seed=seed, order_seed=order_seed,
+            data_seed=data_seed, initializer=init,
             bias_initializer=self.bias_initializer, params=dict(point),
             dataset=sections["dataset"], model=sections["model"],
             training=sections["training"], store=self.store,
@@ -513,7 +649,7 @@ class SweepSpec(_Strict):
     def stored(cls, data: dict[str, Any]) -> SweepSpec:
         """A spec read back from the store: validated as at submission, but with no trial limit
         (the sweep was held to the limit when it was submitted or grown)."""
-        return cls.model_validate(data, context={"max_trials": math.inf})
+        return cls.model_validate(data, context={"max_trials": math.inf, "stored": True})
 
     @classmethod
     def from_yaml(cls, text: str, *, max_trials: int = MAX_TRIALS_DEFAULT) -> SweepSpec:
@@ -607,10 +743,18 @@ def spec_hash(spec: SweepSpec) -> str:
     return _digest_hex(spec.model_dump(mode="json"))
 
 
-def cell_key(seed: int, initializer: Any, params: dict[str, Any]) -> str:
-    """The stable key of one grid cell: sha256 of its seed, full initializer and grid point."""
+def cell_key(seed: int, initializer: Any, params: dict[str, Any], *,
+             order_seed: int | None = None, data_seed: int | None = None) -> str:
+    """The stable key of one grid cell: sha256 of its seed, full initializer and grid point,
+    and of its order seed and data draw where they are not the default (the seed,
+    dataset.seed), so a cell keeps the key it had before they existed."""
     init = initializer.model_dump(mode="json") if isinstance(initializer, BaseModel) else initializer
-    return _digest({"seed": seed, "initializer": init, "params": params})
+    payload: dict[str, Any] = {"seed": seed, "initializer": init, "params": params}
+    if order_seed is not None:
+        payload["order_seed"] = order_seed
+    if data_seed is not None:
+        payload["data_seed"] = data_seed
+    return _digest(payload)
 
 
 def resolved_steps(training: TrainingSpec, n_train: int) -> int:

@@ -104,3 +104,54 @@ def seeds_after(seeds: SeedRange | list[int], new: list[int]) -> SeedRange | lis
                                                           seeds.start + seeds.count + len(new))):
         return SeedRange(start=seeds.start, count=seeds.count + len(new))
     return [*(seeds.values() if isinstance(seeds, SeedRange) else seeds), *new]
+
+
+# ---------------------------------------------------------------------------------------------
+# The other random factors (issue 16): data-order seeds and data draws, crossed with the seeds.
+# ---------------------------------------------------------------------------------------------
+
+DATA_SEED_LIMIT = 2**32  # a data draw seeds the generators' RandomState, as dataset.seed does
+
+
+class DataSeedRange(_Strict):
+    """The data draws start, start + 1, ..., start + count - 1."""
+
+    start: int = Field(0, ge=0, lt=DATA_SEED_LIMIT, description="First data draw, in [0, 2**32).")
+    count: int = Field(..., ge=1, le=MAX_SEEDS, description="How many draws, in [1, 100 000].")
+
+    @model_validator(mode="after")
+    def _in_range(self) -> DataSeedRange:
+        if self.start + self.count > DATA_SEED_LIMIT:
+            raise ValueError(f"data seeds must stay below 2**32 (start + count ≤ "
+                             f"{DATA_SEED_LIMIT})")
+        return self
+
+    def values(self) -> list[int]:
+        return list(range(self.start, self.start + self.count))
+
+
+DataSeed = Annotated[int, Field(ge=0, lt=DATA_SEED_LIMIT)]
+
+
+def _range_or_list(value: Any) -> str:
+    return "range" if isinstance(value, (dict, SeedRange, DataSeedRange)) else "list"
+
+
+OrderSeeds = Annotated[
+    Union[Annotated[SeedRange, Tag("range")],
+          Annotated[list[Seed], Field(min_length=1, max_length=MAX_SEEDS), Tag("list")]],
+    Discriminator(_range_or_list),
+]
+"""What `SweepSpec.order_seeds` accepts: {start, count} or a list, in [0, 2**63)."""
+
+DataSeeds = Annotated[
+    Union[Annotated[DataSeedRange, Tag("range")],
+          Annotated[list[DataSeed], Field(min_length=1, max_length=MAX_SEEDS), Tag("list")]],
+    Discriminator(_range_or_list),
+]
+"""What `SweepSpec.data_seeds` accepts: {start, count} or a list, in [0, 2**32)."""
+
+
+def factor_values(seeds: SeedRange | DataSeedRange | list[int]) -> list[int]:
+    """The seeds of a factor, in order."""
+    return list(seeds) if isinstance(seeds, list) else seeds.values()

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from sweepd.budget import check_budget
+from sweepd.dataset_refs import resolve_uploaded
 from sweepd.errors import LimitExceeded
-from sweepd.records import SweepRecord
+from sweepd.records import DatasetRecord, SweepRecord
 from sweepd.search import initial_points
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec, spec_hash
@@ -26,6 +27,8 @@ class SubmissionStore(Protocol):
     def find_sweep_by_key(self, owner_id: int, key: str) -> int | None: ...
 
     def count_in_flight(self, owner_id: int) -> int: ...
+
+    def get_dataset(self, owner_id: int, ref: int | str) -> DatasetRecord: ...
 
     def submit_sweep(self, owner_id: int, spec: SweepSpec, *, idempotency_key: str | None = None,
                      body_hash: str | None = None,
@@ -49,12 +52,14 @@ def submit_sweep(store: SubmissionStore, settings: Settings, owner_id: int, spec
 
     Raises:
         InvalidSpec: some grid point cannot be trained on its dataset.
+        NotFound: an uploaded data set the spec names is not the user's.
         OverBudget: the estimated compute, memory or storage is over a cap of the settings.
         LimitExceeded: the user's trials in flight would exceed the quota.
         Conflict: the key was used before with another spec.
     """
-    check_trainable(spec)
-    check_budget(spec, settings)
+    spec, uploaded = resolve_uploaded(store, owner_id, spec)
+    check_trainable(spec, uploaded)
+    check_budget(spec, settings, uploaded)
     check_in_flight(store, settings, owner_id, spec.n_trials, idempotency_key)
     points = initial_points(spec.search) if spec.search is not None else None
     return store.submit_sweep(owner_id, spec, idempotency_key=idempotency_key,

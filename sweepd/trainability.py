@@ -10,11 +10,11 @@ of 10⁶ samples spent 11.8 s of API CPU building data sets only to count their 
 from __future__ import annotations
 
 from sweepd.outputs import resolve_output
-from sweepd.shapes import dataset_shape
+from sweepd.shapes import UploadedShapes, dataset_shape
 from sweepd.spec import SweepSpec
 
 
-def check_trainable(spec: SweepSpec) -> None:
+def check_trainable(spec: SweepSpec, uploaded: UploadedShapes | None = None) -> None:
     """Raise `InvalidSpec` naming the field when some grid point cannot be trained.
 
     Raises:
@@ -23,7 +23,7 @@ def check_trainable(spec: SweepSpec) -> None:
     """
     checked: set[tuple[str, str, int]] = set()
     for dataset, model, training in spec.grid_sections():
-        case = (model.output, training.loss, dataset_shape(dataset).n_classes)
+        case = (model.output, training.loss, dataset_shape(dataset, uploaded).n_classes)
         if case not in checked:
             checked.add(case)
             resolve_output(*case)

@@ -30,12 +30,13 @@ import ray
 from sweepd.adaptive_driver import AdaptiveLooker
 from sweepd.batching import batch_size
 from sweepd.comparisons import CompareLimits
-from sweepd.errors import Unavailable
+from sweepd.errors import NotFound, Unavailable
 from sweepd.ports import DispatchStore
 from sweepd.records import ClaimedBatch, ResultItem
 from sweepd.search_driver import advance_searches
 from sweepd.settings import Settings
 from sweepd_workers import cluster, faults
+from sweepd_workers.shipping import DatasetShipper
 from sweepd_workers.tasks import Tracker, train_batch
 
 log = logging.getLogger("sweepd.dispatcher")
@@ -83,6 +84,7 @@ class Dispatcher:
         self._state = "starting"
         self._slots = (1, 0.0)  # (concurrent batches, GPUs per batch)
         self._due: dict[str, float] = {}
+        self.shipper = DatasetShipper(lambda sha: store.dataset_blob(sha))  # put once each
         # Adaptive sweeps' looks (a comparison each) run on a thread of their own.
         self._adaptive = AdaptiveLooker(store, max_in_flight=settings.max_trials_in_flight_per_user,
                                         limits=CompareLimits.from_settings(settings))
@@ -345,12 +347,18 @@ class Dispatcher:
         batch_id = uuid.uuid4().hex
         specs = [t.spec for t in claimed.trials]
         fault_dir = str(self.settings.fault_dir) if self.settings.fault_dir else None
+        items = [(t.trial_id, t.attempt) for t in claimed.trials]
+        try:
+            data = self.shipper.shipment(specs)
+        except NotFound as exc:  # deleted since submission: the trials fail at max_attempts
+            self.store.release_trials(items, exc.detail, isolate=False)
+            return
         ref = train_batch.options(num_cpus=self.settings.task_cpus, num_gpus=gpu_share,
                                   name=f"sweepd-sweep{claimed.sweep_id}-k{len(specs)}").remote(
-            batch_id, specs, self._tracker, fault_dir)
+            batch_id, specs, self._tracker, fault_dir, data)
         self._inflight[ref] = _Batch(
             ref=ref, batch_id=batch_id, sweep_id=claimed.sweep_id,
-            items=[(t.trial_id, t.attempt) for t in claimed.trials],
+            items=items,
             cells={t.spec.cell_key: (t.trial_id, t.attempt) for t in claimed.trials})
         self.stats.batches_submitted += 1
 

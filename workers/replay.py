@@ -14,6 +14,7 @@ from sweepd.ports import ResultReader
 from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
 from sweepd_workers import cluster
+from sweepd_workers.shipping import DatasetShipper
 from sweepd_workers.tasks import Tracker, train_batch
 
 
@@ -39,7 +40,8 @@ class Replayer:
             raise Conflict(f"trial {trial_id} has no result to replay yet (state {trial.state})")
         stored, stored_sha = self.store.get_weights(owner_id, sweep_id, trial_id, "final")
         spec = SweepSpec.stored(sweep.spec).trial_for(
-            trial.seed, trial.initializer, trial.params)
+            trial.seed, trial.initializer, trial.params, order_seed=trial.order_seed,
+            data_seed=trial.data_seed)
         outcome = self._run(trial_id, spec)
         fresh = outcome["results"][0]
         return {
@@ -69,9 +71,10 @@ class Replayer:
         except Exception as exc:
             raise Unavailable(f"the executor (Ray) cannot be reached: {_cause(exc)}") from exc
         fault_dir = str(settings.fault_dir) if settings.fault_dir else None
+        data = DatasetShipper(self.store.dataset_blob).shipment([spec])
         # No retries: a replay that kills its worker would only kill the next one too.
         ref = train_batch.options(num_cpus=settings.replay_cpus, max_retries=0).remote(
-            uuid.uuid4().hex, [spec], self._get_tracker(), fault_dir)
+            uuid.uuid4().hex, [spec], self._get_tracker(), fault_dir, data)
         try:
             return ray.get(ref, timeout=settings.replay_timeout_seconds)
         except ray.exceptions.GetTimeoutError:

@@ -19,6 +19,7 @@ from typing import Any
 import ray
 
 from sweepd.spec import TrialSpec
+from sweepd_workers.shipping import Shipment, receive
 
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")
 
@@ -45,11 +46,12 @@ class Tracker:
 
 @ray.remote(max_retries=0)
 def train_batch(batch_id: str, trials: list[TrialSpec], tracker: Any,
-                fault_dir: str | None = None) -> dict[str, Any]:
+                fault_dir: str | None = None, data: Shipment | None = None) -> dict[str, Any]:
     """Train one batch and return `{"node", "device", "results": [TrialResult, ...]}`.
 
     Retries are the dispatcher's business (each claim is a counted attempt), so Ray's own task
-    retries are off.
+    retries are off. `data` carries the object references of the uploaded data sets the batch
+    trains on (`sweepd_workers.shipping`).
     """
     from sweepd.engine import run_batch  # imported here: the driver never needs torch
 
@@ -59,6 +61,7 @@ def train_batch(batch_id: str, trials: list[TrialSpec], tracker: Any,
     ray.get(tracker.beat.remote(batch_id, 0, 1, pid))
     if fault_dir:
         _announce_and_inject(Path(fault_dir), batch_id, trials, pid)
+    receive(data)
     device = _device()
     last = [time.monotonic()]
 

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
 @router.post("/{sweep_id}/seeds", status_code=201,
              responses={200: {"model": SeedsAdded, "description": "Added before under this "
                               "Idempotency-Key with the same body: the stored growth"},
-                        **problems(404, 409, 413, 422, 429)})
+                        **problems(400, 404, 409, 413, 422, 429)})
 async def add_seeds(sweep_id: SweepId, body: SeedsBody, user: CurrentUser, key: IdempotencyKey,
                     store: StoreDep, settings: SettingsDep, response: Response) -> SeedsAdded:
     """Add seeds to a sweep: `{"count": N}` (the next N unused seeds) or `{"seeds": [...]}`,

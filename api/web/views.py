@@ -117,14 +117,15 @@ def boundary_view(store: Store, owner_id: int, sweep_id: int,
         trial = store.get_trial(owner_id, sweep_id, trial_id)
         if trial.result is None:
             raise Conflict(f"trial {trial_id} has no result yet (state {trial.state})")
-        cell = spec.trial_for(trial.seed, trial.initializer, trial.params)
+        cell = spec.trial_for(trial.seed, trial.initializer, trial.params,
+                              order_seed=trial.order_seed, data_seed=trial.data_seed)
         arrays = weights.unpack(store.get_weights(owner_id, sweep_id, trial_id, "final")[0])
         panels.append(_panel(trial, cell, arrays))
     return {"sweep_id": sweep_id, "panels": panels}
 
 
 def _panel(trial: TrialRecord, cell: TrialSpec, arrays: dict[str, Any]) -> dict[str, Any]:
-    data = load(cell.dataset)
+    data = load(cell.dataset, draw=cell.data_seed)  # the trial's own data draw (issue 16)
     return {"trial_id": trial.id, "seed": trial.seed,
             "group": figures.group_label(trial.initializer_label, trial.params),
             "test_accuracy": figures.rounded(trial.result.test_accuracy if trial.result

@@ -352,12 +352,16 @@ def _pairwise(grouped: dict[tuple[str, str], list[TrialRecord]],
     return out
 
 
-def _by_seed(members: list[TrialRecord], metric: str) -> dict[int, float]:
-    out: dict[int, float] = {}
+def _by_seed(members: list[TrialRecord], metric: str) -> dict[tuple[int, int, int], float]:
+    """Values by (seed, order seed, data draw): trials of two initializers pair when they
+    share all three (issue 16), so a pair sees the same minibatches and the same data."""
+    out: dict[tuple[int, int, int], float] = {}
     for trial in members:
         value = _value(trial, metric)
         if value is not None:
-            out.setdefault(trial.seed, value)
+            order = trial.seed if trial.order_seed is None else trial.order_seed
+            data = -1 if trial.data_seed is None else trial.data_seed
+            out.setdefault((trial.seed, order, data), value)
     return out
 
 

@@ -289,6 +289,9 @@ class Comparison(_Model):
     """Paired comparisons of initializers at each grid point."""
     notes: list[str]
     """Caveats about the figures, in words."""
+    variance: VarianceDecomposition | None = None
+    """Where the spread of the ranked metric comes from (init, data order, data draw and
+    their interactions, with CIs), when the sweep crosses at least two of them; else None."""
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         """Flat rows ("groups", "failures", "solutions", "clusters", "pairs", "trials")."""
@@ -353,3 +356,65 @@ class PairComparison(_Model):
     """The same after alignment."""
     cka: list[float | None]
     """Linear CKA per hidden layer; null when an activation is constant."""
+
+
+class VarianceComponent(_Model):
+    """One random term of the decomposition: a factor, an interaction, or the residual."""
+
+    name: str
+    """The term: a factor ("init", "order", "data"), an interaction ("init × data") or
+    "residual" (the highest interaction, confounded with each trial's own noise)."""
+    factors: list[str]
+    """The factors of the term."""
+    variance: float
+    """Estimated variance of the metric due to the term (method of moments; negative
+    estimates reported as 0)."""
+    ci_low: float
+    """Lower bound of the variance's confidence interval (MLS; exact χ² for the residual)."""
+    ci_high: float
+    """Upper bound of the variance's confidence interval."""
+    sd: float
+    """The standard deviation the term adds: √variance, in the metric's units."""
+    sd_ci_low: float
+    """√ci_low."""
+    sd_ci_high: float
+    """√ci_high."""
+    share: float | None
+    """The term's share of the summed components, in [0, 1]; None when all are 0."""
+    df: int
+    """Degrees of freedom of the term's mean square, pooled over the arms."""
+
+
+class VarianceDecomposition(_Model):
+    """Where the spread of a metric comes from, when the sweep crosses random factors (init
+    seeds × data-order seeds × data draws): crossed random-effects variance components."""
+
+    metric: str
+    """The metric decomposed."""
+    factors: list[str]
+    """The crossed factors, each varied over at least two levels."""
+    levels: dict[str, int]
+    """Levels of each factor used (a complete crossed array per arm)."""
+    n_arms: int
+    """Initializers × grid points pooled (fixed effects, removed before pooling)."""
+    n_trials: int
+    """Trials behind the decomposition."""
+    components: list[VarianceComponent]
+    """Every main effect and interaction, the residual last."""
+    largest: str | None
+    """The component with the largest variance; None when every component is 0."""
+    total: float
+    """The summed components: the spread of one trial about its arm's mean."""
+    test_noise: float | None = None
+    """p(1 − p)/n_test: the variance of an accuracy measured on a test set of this size, part
+    of the data component when the draws change the test set; None for other metrics."""
+    level: float = 0.95
+    """Confidence level of the intervals."""
+    estimator: str
+    """How the components and intervals are estimated, in words."""
+
+    def to_pandas(self) -> Any:
+        """The components as a pandas DataFrame, one row per term (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame([c.model_dump() for c in self.components])

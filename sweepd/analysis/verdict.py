@@ -51,7 +51,12 @@ from sweepd.analysis.verdict_models import (
     Verdict,
     WeightEvidence,
 )
-from sweepd.analysis.verdict_text import point_text, solutions_sentence, sweep_text
+from sweepd.analysis.verdict_text import (
+    point_text,
+    solutions_sentence,
+    sweep_text,
+    variance_sentence,
+)
 
 __all__ = ["CONVERGED_TAIL_CHANGE", "build_verdict"]
 
@@ -99,6 +104,8 @@ def build_verdict(comparison: Comparison, *, rope: float | None = None,
     verdicts = [_point(groups, comparison, rope, alpha, grow) for groups in points.values()]
     best = point_answer(comparison.groups, verdicts, alpha=alpha) if len(verdicts) > 1 else None
     text = sweep_text(verdicts, comparison.partial)
+    if comparison.variance is not None:  # the sweep crosses random factors (issue 16)
+        text = f"{text}\n\n{variance_sentence(comparison.variance)}"
     return Verdict(text=f"{best.sentence}\n\n{text}" if best else text, best_point=best,
                    points=verdicts, partial=comparison.partial)
 

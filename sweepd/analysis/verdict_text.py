@@ -161,3 +161,37 @@ def _cannot_tell(working: Sequence[_Arm]) -> str:
 def _value(value: float | None) -> str:
     return "diverged" if value is None else f"{value:.2%}"
 
+
+
+_FACTOR_WORDS = {"init": "the initialization", "order": "the data order",
+                 "data": "the data draw", "residual": "the trial's own noise (the interaction "
+                 "of all factors)"}
+
+
+def variance_sentence(decomposition: Any) -> str:
+    """ "Most of the spread comes from X": the largest variance component, with its σ and CI,
+    and the runner-up (issue 16). `decomposition` is a `VarianceDecomposition`."""
+    parts = sorted(decomposition.components, key=lambda c: c.variance, reverse=True)
+    if decomposition.largest is None or not parts:
+        return "The runs do not spread at all over the crossed factors."
+    scale, unit = (100.0, " pp") if "accuracy" in decomposition.metric else (1.0, "")
+    first = parts[0]
+    name = _factor_words(first.name)
+    text = (f"Most of the spread comes from {name}: σ {first.sd * scale:.2g}{unit} "
+            f"({round(100 * (first.share or 0))} % of the variance; "
+            f"{round(100 * decomposition.level)} % CI {first.sd_ci_low * scale:.2g}–"
+            f"{first.sd_ci_high * scale:.2g}{unit})")
+    if len(parts) > 1:
+        second = parts[1]
+        text += (f", then {_factor_words(second.name)} (σ {second.sd * scale:.2g}{unit}, "
+                 f"CI {second.sd_ci_low * scale:.2g}–{second.sd_ci_high * scale:.2g}{unit})")
+        if first.ci_low < second.ci_high:
+            text += "; their intervals overlap, so the order of the two is not settled"
+    return text + "."
+
+
+def _factor_words(name: str) -> str:
+    if name in _FACTOR_WORDS:
+        return _FACTOR_WORDS[name]
+    return "the interaction of " + " and ".join(
+        _FACTOR_WORDS.get(f.strip(), f.strip()) for f in name.split("×"))

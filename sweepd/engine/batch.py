@@ -1,6 +1,6 @@
 """`run_batch`: train K trials that share dataset, architecture and training config, together.
 
-A trial's result depends only on its spec, seed and initializer and this code path
+A trial's result depends only on its spec, seeds (init, order, data draw) and initializer and this code path
 (`ENGINE_ID`): its arithmetic is the same whatever K and its position in the batch (see
 `layout`), and reruns are bitwise identical on CPU.
 """
@@ -128,7 +128,7 @@ def _check_batch(trials: list[TrialSpec]) -> None:
 
 def _prepare(trials: list[TrialSpec], device: torch.device) -> _Batch:
     first = trials[0]
-    data = datasets.load(first.dataset)
+    data = datasets.load(first.dataset, draw=first.data_seed)  # one draw per batch (batch_key)
     head = make_head(first.model.output, first.training.loss, data.n_classes)
     widths = [data.n_features, *first.model.hidden, head.n_out]
     layout = ParamLayout.for_widths(widths)
@@ -163,7 +163,10 @@ def _batches(batch: _Batch) -> FullBatch | MiniBatches:
     size = training.batch_size
     if training.optimizer == "gd" or size is None or size >= n:
         return FullBatch(batch.full)  # a full batch has no order to draw
-    generators = [make_generator(t.seed, "data") for t in batch.trials]
+    # The order stream (named "data" since before issue 16) is the order seed's, the seed's
+    # when the spec has no order_seeds: old sweeps draw the same minibatches.
+    generators = [make_generator(t.seed if t.order_seed is None else t.order_seed, "data")
+                  for t in batch.trials]
     return MiniBatches(batch.tensor(batch.data.x_train), batch.targets(batch.data.y_train), size,
                        generators, batch.workspace)
 

@@ -1,7 +1,8 @@
 """Random streams of a trial and the minibatches each model sees.
 
 Each trial has two independent streams seeded from blake2b(seed, stream name): `init` draws
-the initial parameters, `data` the minibatch order. The same seed under two initializers thus
+the initial parameters from the trial's seed, `data` the minibatch order from its order seed
+(the seed itself when the spec has no order_seeds; issue 16). The same seed under two initializers thus
 sees the same minibatches, and adding an initializer never changes another's results.
 """
 

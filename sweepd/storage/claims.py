@@ -34,7 +34,9 @@ def build_batches(rows: Sequence[Any], specs: SpecCache, max_batch: int) -> list
         max_batch: the largest batch to make (at least 1).
     """
     def claimed(row: Any) -> ClaimedTrial:
-        spec = specs.get(row.sweep_id).trial_for(row.seed, row.initializer, row.params)
+        spec = specs.get(row.sweep_id).trial_for(row.seed, row.initializer, row.params,
+                                                   order_seed=row.order_seed,
+                                                   data_seed=row.data_seed)
         return ClaimedTrial(trial_id=row.id, attempt=row.attempt, spec=spec)
 
     return [ClaimedBatch(sweep_id=sweep_id, batch_key=key, trials=trials)

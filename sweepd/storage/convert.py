@@ -49,6 +49,7 @@ def result_record(row: SqlResult) -> ResultRecord:
 def trial_record(row: SqlTrial, max_attempts: int, result: SqlResult | None = None) -> TrialRecord:
     return TrialRecord(
         id=row.id, sweep_id=row.sweep_id, cell_key=row.cell_key, seed=row.seed,
+        order_seed=row.order_seed, data_seed=row.data_seed,
         initializer=row.initializer, initializer_label=row.initializer_label, params=row.params,
         state=row.state, attempt=row.attempt, max_attempts=max_attempts, progress=row.progress,
         node=row.node, device=row.device, started_at=row.started_at,

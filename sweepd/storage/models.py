@@ -142,6 +142,12 @@ class SqlSweep(Base):
     body_hash: Mapped[str | None] = mapped_column(String(64))
     # Why an adaptive sweep stopped adding seeds (sweepd.analysis.sequential.STOP_REASONS).
     stop_reason: Mapped[str | None] = mapped_column(String(32))
+    # Trials per state, moved with every state change (sweepd.storage.counters; 0006).
+    n_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_running: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    n_cancelled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SqlSweepGrowth(Base):
@@ -180,6 +186,9 @@ class SqlTrial(Base):
     cell_key: Mapped[str] = mapped_column(String(64))
     batch_key: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(BigInteger)
+    # The data-order seed and the data draw (issue 16); null: the default (seed, dataset.seed).
+    order_seed: Mapped[int | None] = mapped_column(BigInteger)
+    data_seed: Mapped[int | None] = mapped_column(BigInteger)
     initializer: Mapped[dict[str, Any]]
     initializer_label: Mapped[str] = mapped_column(String(255))
     params: Mapped[dict[str, Any]]
@@ -233,3 +242,36 @@ class SqlDispatcherLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime]
+
+
+class SqlDatasetBlob(Base):
+    """An uploaded data set's canonical bytes (`sweepd.uploaded`), stored once per sha256
+    however many users uploaded the same data (issue 17)."""
+
+    __tablename__ = "dataset_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    n_features: Mapped[int] = mapped_column(Integer)
+    n_classes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # Read by the dispatcher only: keep the rows out of every listing.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime]
+
+
+class SqlDataset(Base):
+    """One user's data set: a name and column and class names over a shared blob."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("owner_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("dataset_blobs.sha256"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String(255))
+    columns: Mapped[dict[str, Any]]  # {"features": [...]}
+    classes: Mapped[dict[str, Any]]  # {"names": [...], "counts": [...]}
+    created_at: Mapped[datetime]

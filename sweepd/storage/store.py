@@ -8,6 +8,7 @@ docs/architecture.md, "Store"):
     TrialStore     trials, results, weights, events (store_trials.py)
     DispatchStore  leadership, claims, leases, results, releases (store_dispatch.py)
     SearchStore    a search's points so far and the next point's trials (store_search.py)
+    DatasetStore   uploaded data sets: content-addressed blobs, owner-scoped (store_datasets.py)
     GrowthStore    seeds added to a sweep, the adaptive rule's blocks (store_growth.py)
 
 Each public method is one unit of work (one transaction) and returns records from
@@ -17,6 +18,7 @@ Each public method is one unit of work (one transaction) and returns records fro
 from __future__ import annotations
 
 from sweepd.storage.store_auth import AuthStore
+from sweepd.storage.store_datasets import DatasetStore
 from sweepd.storage.store_dispatch import DispatchStore
 from sweepd.storage.store_growth import GrowthStore
 from sweepd.storage.store_search import SearchStore
@@ -24,7 +26,8 @@ from sweepd.storage.store_sweeps import SweepStore
 from sweepd.storage.store_trials import TrialStore
 
 
-class Store(AuthStore, SweepStore, TrialStore, DispatchStore, SearchStore, GrowthStore):
+class Store(AuthStore, SweepStore, TrialStore, DispatchStore, SearchStore, GrowthStore,
+            DatasetStore):
     """sweepd's database, behind the contract of docs/architecture.md.
 
     Build it with `sweepd.storage.open_store(url, auto_migrate=...)`, which checks the schema

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sweepd.errors import InvalidSpec, NotFound, Unavailable
 from sweepd.records import SweepRecord
 from sweepd.storage.convert import sweep_record
+from sweepd.storage.counters import counts_of
 from sweepd.storage.database import unit_of_work
 from sweepd.storage.models import SqlSweep, SqlTrial
 
@@ -111,26 +112,22 @@ class StoreBase:
     # -- sweep summaries -------------------------------------------------------------------------
 
     @staticmethod
-    def _tallies(session: Session,
-                 sweep_ids: Iterable[int]) -> dict[int, tuple[dict[str, int], float]]:
-        """Per sweep: trials per state, and the sum of the running trials' progress."""
+    def _tallies(session: Session, sweep_ids: Iterable[int]) -> dict[int, float]:
+        """Per sweep: the running trials' summed progress (a seek over the (state, sweep_id)
+        index: as many rows as trials run, whatever the sweep's size)."""
         ids = sorted(set(sweep_ids))
-        out: dict[int, tuple[dict[str, int], float]] = {i: ({}, 0.0) for i in ids}
+        out: dict[int, float] = dict.fromkeys(ids, 0.0)
         for part in chunks(ids):
-            query = (select(SqlTrial.sweep_id, SqlTrial.state, func.count(),
-                            func.sum(SqlTrial.progress))
-                     .where(SqlTrial.sweep_id.in_(part))
-                     .group_by(SqlTrial.sweep_id, SqlTrial.state))
-            for sweep_id, state, count, progress in session.execute(query):
-                counts, running = out[sweep_id]
-                counts[state] = count
-                if state == "running":
-                    out[sweep_id] = (counts, float(progress or 0.0))
+            query = (select(SqlTrial.sweep_id, func.sum(SqlTrial.progress))
+                     .where(SqlTrial.state == "running", SqlTrial.sweep_id.in_(part))
+                     .group_by(SqlTrial.sweep_id))
+            for sweep_id, progress in session.execute(query):
+                out[sweep_id] = float(progress or 0.0)
         return out
 
     def _sweep_records(self, session: Session, sweeps: list[SqlSweep]) -> list[SweepRecord]:
-        tallies = self._tallies(session, (s.id for s in sweeps))
-        return [sweep_record(s, *tallies[s.id]) for s in sweeps]
+        progress = self._tallies(session, (s.id for s in sweeps))
+        return [sweep_record(s, counts_of(s), progress[s.id]) for s in sweeps]
 
     def _sweep_record(self, session: Session, sweep: SqlSweep) -> SweepRecord:
         return self._sweep_records(session, [sweep])[0]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sweepd.records import ClaimedBatch, Fenced, ResultItem
 from sweepd.states import UNCLAIMED_SWEEP_STATES
+from sweepd.storage import counters
 from sweepd.storage.claims import SpecCache, build_batches
 from sweepd.storage.models import SqlDispatcherLease, SqlResult, SqlSweep, SqlTrial
 from sweepd.storage.store_base import StoreBase, chunks
@@ -37,6 +38,7 @@ LEADER_LEASE = "dispatcher"
 LEASE_EXPIRED = "lease expired: the worker or the dispatcher was lost"
 ORPHANED = "the dispatcher that ran this trial was lost"
 _CLAIM_COLUMNS = (SqlTrial.id, SqlTrial.sweep_id, SqlTrial.batch_key, SqlTrial.seed,
+                  SqlTrial.order_seed, SqlTrial.data_seed,
                   SqlTrial.initializer, SqlTrial.params, SqlTrial.attempt, SqlTrial.isolate)
 
 
@@ -45,6 +47,8 @@ class _Claimed(NamedTuple):
     sweep_id: int
     batch_key: str
     seed: int
+    order_seed: int | None
+    data_seed: int | None
     initializer: dict[str, Any]
     params: dict[str, Any]
     attempt: int
@@ -149,6 +153,8 @@ class DispatchStore(StoreBase):
             if not rows:
                 return []
             self._mark_running(session, [r.id for r in rows], holder, now, lease_seconds)
+            counters.add(session, counters.moved((r.sweep_id for r in rows), "pending",
+                                                 "running"))
             start_sweeps(session, {r.sweep_id for r in rows}, now)
             claimed = [_Claimed(*r)._replace(attempt=r.attempt + 1) for r in rows]
             return build_batches(claimed, self._specs(session, claimed), max_batch)
@@ -221,6 +227,8 @@ class DispatchStore(StoreBase):
             if accepted:
                 session.execute(insert(SqlResult.__table__), [_result_row(i, now) for i in accepted])
                 self._complete(session, accepted, now)
+                counters.add(session, counters.moved(
+                    (rows[i.trial_id].sweep_id for i in accepted), "running", "completed"))
                 refresh_sweeps(session, {rows[i.trial_id].sweep_id for i in accepted}, now)
         ok = {i.trial_id for i in accepted}
         return Fenced(accepted=[i.trial_id for i in accepted],

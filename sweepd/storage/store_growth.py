@@ -73,6 +73,9 @@ class GrowthStore(StoreBase):
                     stored = _keyed(session, sweep_id, key, body_hash)
                     if stored is not None:
                         return self._sweep_record(session, sweep), stored, False
+                if sweep.state == "cancelled":  # cancelled while the request was checked
+                    raise Conflict(f"sweep {sweep_id} was cancelled and cannot grow; submit a "
+                                   "new sweep")
                 if sweep.spec != base_spec:
                     raise Conflict(f"sweep {sweep_id} grew while this request was checked; "
                                    "send it again")
@@ -157,6 +160,7 @@ class GrowthStore(StoreBase):
             row["sweep_id"] = sweep.id
         insert_rows(session, SqlTrial.__table__, rows)
         sweep.n_trials += len(rows)
+        sweep.n_pending += len(rows)
         sweep.updated_at = now
         if sweep.state in REOPENED and rows:
             sweep.state, sweep.finished_at = REOPENED[sweep.state], None

@@ -62,6 +62,7 @@ class SearchStore(StoreBase):
             for row in rows:
                 row["sweep_id"] = sweep_id
             insert_rows(session, SqlTrial.__table__, rows)
+            sweep.n_pending += len(rows)
             sweep.updated_at = self._clock()
             return len(rows)
 

@@ -19,6 +19,7 @@ from sweepd.errors import Conflict, NotFound
 from sweepd.records import SweepRecord
 from sweepd.spec import SweepSpec, TrialSpec, spec_hash
 from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
+from sweepd.storage import counters
 from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
 from sweepd.storage.store_base import StoreBase, check_page
@@ -43,6 +44,9 @@ def cell_rows(cells: Iterable[TrialSpec]) -> list[dict[str, Any]]:
         init_json, label = dumped[id(init)]
         rows.append({
             "cell_key": trial.cell_key, "batch_key": trial.batch_key, "seed": trial.seed,
+            # Null where the factor is the default, as in rows stored before issue 16.
+            "order_seed": None if trial.order_seed == trial.seed else trial.order_seed,
+            "data_seed": None if trial.data_seed == trial.dataset.seed else trial.data_seed,
             "initializer": init_json, "initializer_label": label, "params": trial.params,
             "state": "pending", "attempt": 0, "isolate": False, "progress": 0.0,
         })
@@ -110,6 +114,7 @@ class SweepStore(StoreBase):
             sweep = SqlSweep(
                 owner_id=owner_id, name=spec.name, spec=spec.model_dump(mode="json"),
                 state="pending", n_trials=spec.n_trials, max_attempts=spec.max_attempts,
+                n_pending=len(rows),
                 created_at=now, updated_at=now, idempotency_key=key, body_hash=body_hash,
             )
             session.add(sweep)
@@ -120,12 +125,12 @@ class SweepStore(StoreBase):
             return sweep.id
 
     def count_in_flight(self, owner_id: int) -> int:
-        """The owner's trials that are pending or running, over all their sweeps (one query)."""
+        """The owner's trials that are pending or running, over all their sweeps (a sum over
+        the counters of their open sweeps: no count over trials)."""
         with self._read() as session:
-            query = (select(func.count()).select_from(SqlTrial)
-                     .join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id)
+            query = (select(func.sum(SqlSweep.n_pending + SqlSweep.n_running))
                      .where(SqlSweep.owner_id == owner_id,
-                            SqlTrial.state.in_(OPEN_TRIAL_STATES)))
+                            SqlSweep.state.not_in(tuple(FINAL_SWEEP_STATES))))
             return int(session.scalar(query) or 0)
 
     def find_sweep_by_key(self, owner_id: int, idempotency_key: str) -> int | None:
@@ -229,12 +234,18 @@ class SweepStore(StoreBase):
         running = select(SqlTrial.id).where(SqlTrial.sweep_id == sweep.id,
                                             SqlTrial.state == "running")
         locked_trials(session, running)
-        session.execute(
-            update(SqlTrial)
-            .where(SqlTrial.sweep_id == sweep.id, SqlTrial.state.in_(OPEN_TRIAL_STATES))
-            .values(state="cancelled", finished_at=now, holder=None, lease_expires_at=None)
-            .execution_options(synchronize_session=False)
-        )
+        # One statement per open state, so the counters move by exactly the rows each changed.
+        change = counters.moves()
+        for state in OPEN_TRIAL_STATES:
+            result = session.execute(
+                update(SqlTrial)
+                .where(SqlTrial.sweep_id == sweep.id, SqlTrial.state == state)
+                .values(state="cancelled", finished_at=now, holder=None, lease_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            change[sweep.id][state] -= result.rowcount
+            change[sweep.id]["cancelled"] += result.rowcount
+        counters.add(session, change)
         session.refresh(sweep, with_for_update=True)
         if sweep.state not in FINAL_SWEEP_STATES:
             sweep.state, sweep.finished_at, sweep.updated_at = "cancelled", now, now

@@ -28,10 +28,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
+from sweepd.storage import counters
 from sweepd.storage.models import SqlSweep, SqlTrial
 from sweepd.storage.store_base import chunks
 
@@ -75,6 +76,13 @@ def release(session: Session, rows: Sequence[Any], error: str, *, isolate: bool,
     if isolate:
         again["isolate"] = True
     _update_trials(session, retry, **again)
+    change = counters.moved((r.sweep_id for r in rows if r.attempt >= r.max_attempts),
+                            "running", "failed")
+    for r in rows:
+        if r.attempt < r.max_attempts:
+            change[r.sweep_id]["running"] -= 1
+            change[r.sweep_id]["pending"] += 1
+    counters.add(session, change)
     refresh_sweeps(session, {r.sweep_id for r in rows}, now)
 
 
@@ -93,23 +101,25 @@ def refresh_sweeps(session: Session, sweep_ids: Iterable[int], now: datetime) ->
     `completed`. A cancelled sweep stays cancelled.
     """
     ids = sorted(set(sweep_ids))
+    session.flush()  # the caller's pending changes go in before the rows are read back fresh
     for part in chunks(ids):
+        # populate_existing: the counters may have moved by Core updates in this transaction.
         query = (select(SqlSweep).where(SqlSweep.id.in_(part)).order_by(SqlSweep.id)
-                 .with_for_update())
+                 .with_for_update().execution_options(populate_existing=True))
         for sweep in session.scalars(query):
             _refresh_one(session, sweep, now)
 
 
 def _refresh_one(session: Session, sweep: SqlSweep, now: datetime) -> None:
     sweep.updated_at = now
-    if sweep.state in FINAL_SWEEP_STATES or _has_trials(session, sweep.id, OPEN_TRIAL_STATES):
+    counts = counters.counts_of(sweep)  # O(1): the counters, not a count over the trials
+    if sweep.state in FINAL_SWEEP_STATES or any(counts[s] for s in OPEN_TRIAL_STATES):
         return
-    if sweep.spec.get("search") and _count_trials(session, sweep.id) < sweep.n_trials:
+    if sweep.spec.get("search") and sum(counts.values()) < sweep.n_trials:
         return  # a search whose next points are still to be sampled (sweepd.search_driver)
     if is_adaptive(sweep.spec) and sweep.stop_reason is None:
         return  # the adaptive rule has not said it stops (sweepd.adaptive_driver)
-    succeeded = _has_trials(session, sweep.id, ("completed",))
-    sweep.state = "completed" if succeeded else "failed"
+    sweep.state = "completed" if counts["completed"] else "failed"
     sweep.finished_at = now
 
 
@@ -117,17 +127,6 @@ def is_adaptive(spec: dict[str, Any]) -> bool:
     """Whether a stored spec's seeds are the adaptive rule's (`sweepd.spec_seeds`)."""
     seeds = spec.get("seeds")
     return isinstance(seeds, dict) and "adaptive" in seeds
-
-
-def _has_trials(session: Session, sweep_id: int, states: Sequence[str]) -> bool:
-    # EXISTS over the (state, sweep_id, id) index: a seek per state, whatever the sweep's size.
-    query = select(exists().where(SqlTrial.state.in_(states), SqlTrial.sweep_id == sweep_id))
-    return bool(session.scalar(query))
-
-
-def _count_trials(session: Session, sweep_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(SqlTrial)
-                              .where(SqlTrial.sweep_id == sweep_id)) or 0)
 
 
 def start_sweeps(session: Session, sweep_ids: Iterable[int], now: datetime) -> None:

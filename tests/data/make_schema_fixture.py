@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sweepd import weights
+from sweepd import uploaded, weights
 from sweepd.records import ResultItem
 from sweepd.results import TailMetrics, TrialResult
 from sweepd.spec import SweepSpec
@@ -46,6 +46,12 @@ def main() -> Path:
                                           cost_gap=0.01, accuracy_gap=0.005))
     store.record_results([ResultItem(trial_id=trial.trial_id, attempt=trial.attempt,
                                      result=result, node="fixture", device="cpu")])
+    # An uploaded data set (0005): its record and its blob must survive the upgrade.
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5], [1.5, 2.0]])
+    blob, sha = uploaded.encode(x, np.array([0, 1, 0, 1]))
+    store.add_dataset(user.id, blob, sha, name="fixture.csv", format="csv", target="label",
+                      shape=(4, 2, 2), feature_names=["a", "b"], class_names=["0", "1"],
+                      class_counts=[2, 2])
     store.dispose()
     print(f"wrote {target} (sweep {sweep.id})")
     return target

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sweepd import uploaded
 from sweepd.errors import SchemaOutOfDate
 from sweepd.storage.database import create_engine
 from sweepd.storage.schema import current_revision, head_revision, migrate, open_store
@@ -48,4 +49,9 @@ def test_upgrade_stored_schema_to_head_keeps_data(stored: Path, tmp_path: Path):
         assert tail is not None and tail.oscillating and tail.test_accuracy == 0.7
     sessions = store.list_web_sessions(user.id)
     assert len(sessions) == (0 if stored.stem < "0003" else 1)  # web sessions came with 0003
+    datasets, n_datasets = store.list_datasets(user.id, limit=10, offset=0)
+    assert n_datasets == (0 if stored.stem < "0005" else 1)  # uploaded data sets came with 0005
+    if datasets:
+        x, y = uploaded.decode(store.dataset_blob(datasets[0].sha256))
+        assert x.shape == (4, 2) and y.tolist() == [0, 1, 0, 1]
     store.dispose()
