@@ -109,14 +109,15 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
         parts.append(analyse(members, {t.id: blobs[t.id] for t in members if t.id in blobs},
                              cell.model, load(cell.dataset), metric=metric,
                              tolerance=tolerance, n_total=len(members),
-                             loss=cell.training.loss, max_pairs=max_pairs,
+                             loss=cell.training.loss, max_pairs=max_pairs, verdict=False,
                              max_matching_cost=limits.max_matching_cost,
                              max_matching_width=limits.max_matching_width))
     merged = _with_variance(_merge(parts, n_total=sweep.n_trials), spec, trials)
     from sweepd.analysis.verdict import GrowHint, build_verdict
 
     how = "adaptive" if spec.adaptive else "resubmit" if spec.search else "add"
-    # The verdict again, now that it knows how this sweep can grow (its "more seeds" command).
+    # The verdict once, over every grid point, knowing how this sweep grows (its "more seeds"
+    # command) and where its spread comes from.
     return merged.model_copy(update={"verdict": build_verdict(
         merged, grow=GrowHint(sweep_id=sweep.id, how=how))})
 

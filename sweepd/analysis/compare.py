@@ -61,7 +61,8 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
                   metric: str = "test_accuracy", tolerance: float = 0.05,
                   n_total: int | None = None, max_pairs: int | None = None, seed: int = 0,
                   n_boot: int = 2000, loss: str = "auto",
-                  rope: float | None = None, max_matching_cost: float | None = None,
+                  rope: float | None = None, verdict: bool = True,
+                  max_matching_cost: float | None = None,
                   max_matching_width: int | None = None) -> Comparison:
     """Compare every trial of a sweep that has a result.
 
@@ -81,6 +82,7 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         loss: the training loss, for the loss barriers ("auto": the engine's bce or ce).
         rope: region of practical equivalence of the ranked accuracy (default: the larger of
             the evaluation set's binomial SE at the best accuracy and 0.001).
+        verdict: build the verdict too (False: a caller that merges parts builds it once).
         max_matching_cost: bounds the pair budget by the alignment work, pairs × `pair_cost`
             (Σ width³ per pair, × 3 starts of weight matching for deeper nets); None: no bound.
         max_matching_width: hidden layers wider than this are not aligned at all (no
@@ -114,8 +116,8 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         pairs=_pairwise(grouped, context), notes=[],
     )
     notes = _notes(comparison, asked) + _bound_notes(comparison, context, max_matching_width)
-    return comparison.model_copy(update={"notes": notes,
-                                         "verdict": build_verdict(comparison, rope=rope)})
+    answer = build_verdict(comparison, rope=rope) if verdict else None
+    return comparison.model_copy(update={"notes": notes, "verdict": answer})
 
 
 def _available(metric: str, evaluated_on: str) -> str:
