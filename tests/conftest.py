@@ -102,6 +102,17 @@ def ray_address() -> Iterator[str]:
     stop_group(proc)
 
 
+@pytest.fixture(scope="session")
+def ray_connected(ray_address: str) -> str:
+    """This process joined to the session's Ray cluster (for in-process dispatchers)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    return ray_address
+
+
 @dataclass
 class LiveServer:
     """A `sweepd serve` process with its own data directory."""

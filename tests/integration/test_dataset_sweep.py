@@ -19,16 +19,6 @@ from tests.integration.dataset_support import TARGET, breast_cancer_files
 pytestmark = pytest.mark.ray
 
 
-@pytest.fixture(scope="module")
-def ray_connected(ray_address: str) -> str:
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
-    return ray_address
-
-
 @pytest.fixture
 def store(tmp_path):
     from sweepd.storage import open_store

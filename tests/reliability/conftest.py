@@ -8,16 +8,6 @@ from sweepd.settings import load_settings
 from tests.integration.conftest import pg_admin_url, pg_database_factory  # noqa: F401  (fixtures)
 
 
-@pytest.fixture(scope="session")
-def ray_connected(ray_address: str) -> str:
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
-    return ray_address
-
-
 @pytest.fixture
 def store(tmp_path):
     from sweepd.storage import open_store
