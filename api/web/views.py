@@ -18,7 +18,7 @@ from sweepd.lru import SweepCache
 from sweepd.records import TrialRecord
 from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.storage.store import Store
-from sweepd_api.web import boundary, figures, growth_view, spec_view, units
+from sweepd_api.web import boundary, dataset_view, figures, growth_view, spec_view, units
 
 MAX_BOUNDARY_TRIALS = 6
 # The page sorts and pages the trial table itself; past this many rows that stops being quick
@@ -120,6 +120,7 @@ def boundary_view(store: Store, owner_id: int, sweep_id: int,
         cell = spec.trial_for(trial.seed, trial.initializer, trial.params,
                               order_seed=trial.order_seed, data_seed=trial.data_seed)
         arrays = weights.unpack(store.get_weights(owner_id, sweep_id, trial_id, "final")[0])
+        dataset_view.provide(store, cell.dataset)  # an uploaded set: from the store
         panels.append(_panel(trial, cell, arrays))
     return {"sweep_id": sweep_id, "panels": panels}
 
@@ -134,16 +135,19 @@ def _panel(trial: TrialRecord, cell: TrialSpec, arrays: dict[str, Any]) -> dict[
             **boundary.boundary_grid(arrays, cell.model.activation, data)}
 
 
-def sweep_dataset(spec: SweepSpec) -> Dataset | None:
-    """The dataset of the sweep's first grid point, or None when it cannot be built here."""
-    cell = spec.trial_for(spec.seed_values[0], spec.initializers[0], spec.grid_points()[0])
-    return _dataset(cell.dataset)
+def first_dataset(spec: SweepSpec) -> DatasetSpec:
+    """The dataset section of the sweep's first grid point."""
+    return spec.trial_for(spec.seed_values[0], spec.initializers[0],
+                          spec.grid_points()[0]).dataset
 
 
-def _dataset(dataset: DatasetSpec) -> Dataset | None:
+def _dataset(dataset: DatasetSpec, store: Store | None = None) -> Dataset | None:
+    """The dataset built here (an uploaded one read from `store`), or None when it cannot be."""
     try:
+        if store is not None:
+            dataset_view.provide(store, dataset)
         return load(dataset)
-    except (SweepdError, ValueError):  # the page still renders, without the input width
+    except (SweepdError, ValueError, LookupError):  # the page renders, without the input width
         return None
 
 
@@ -155,7 +159,8 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
     """
     sweep = store.get_sweep(owner_id, sweep_id)
     spec = SweepSpec.stored(sweep.spec)
-    data = sweep_dataset(spec)
+    dataset = first_dataset(spec)
+    data = _dataset(dataset, store)
     groups = [figures.group_label(initializer_label(init), point)
               for point in spec.grid_points()[:MAX_LISTED_POINTS] for init in spec.initializers]
     n_features, n_classes = (data.n_features, data.n_classes) if data else (None, None)
@@ -168,6 +173,7 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
             "adaptive": spec.adaptive is not None,
             "headline": spec_view.headline(spec, n_features, n_classes),
             "spec_yaml": spec.to_yaml(), "two_d": bool(data and data.n_features == 2),
+            "dataset_card": dataset_view.dataset_card(store, owner_id, spec, dataset, data),
             "description": spec.description, "groups": groups,
             "accuracy_key": "test_accuracy" if spec.dataset.test_fraction else "train_accuracy"}
 
@@ -189,7 +195,7 @@ def trial_page(store: Store, owner_id: int, sweep_id: int, trial_id: int) -> dic
         tables = {"raw": spec_view.weight_tables(weights.layers(raw), activation),
                   "canonical": spec_view.weight_tables(
                       weights.layers(canonical_form(raw, activation)), activation)}
-    data = _dataset(cell.dataset)
+    data = _dataset(cell.dataset, store)
     return {"sweep": sweep, "trial": trial, "result": trial.result, "tables": tables,
             "group": figures.group_label(trial.initializer_label, trial.params),
             "two_d": bool(data and data.n_features == 2), "activation": cell.model.activation}
