@@ -1,7 +1,7 @@
 """The variance decomposition on moons (issue 16): 2-4-1 tanh, sgd batch 64, 2000 steps,
 glorot_uniform and he_normal, 10 init × 10 data seeds; with `three`, 5 init × 5 order × 5 data.
 
-    .venv/bin/python bench/variance_moons.py [three]
+    .venv/bin/python bench/variance_moons.py [three] [n=LEVELS]
 
 Trains through `run_batch` (the service's code path), one batch per data draw, then decomposes
 the test accuracy (mean over the last steps) pooled over the two initializers and per arm.
@@ -19,7 +19,7 @@ from sweepd.engine import run_batch
 from sweepd.spec import SweepSpec
 
 THREE = "three" in sys.argv[1:]
-N = 5 if THREE else 10
+N = next((int(a[2:]) for a in sys.argv[1:] if a.startswith("n=")), 5 if THREE else 10)
 LABELS = ["glorot_uniform", "he_normal"]
 
 

@@ -215,15 +215,19 @@ def _solutions(model: Comparison) -> Any:
 
     table = Table(title="Distinct solutions modulo symmetry (permutations, sign flips)")
     for column in ("initializer", "clustered", "solutions", "sizes", "raw rel. dist",
-                   "aligned rel. dist", "tail change"):
+                   "aligned rel. dist", "tail change", "per data draw"):
         table.add_column(column, no_wrap=column == "initializer")
     for g in model.groups:
         s = g.solutions
         if s is None:
             continue
+        # Several data draws: solutions are counted within each (issue 16), "draw: count".
+        draws = " ".join(f"{'base' if d.data_seed is None else d.data_seed}:{d.n_solutions}"
+                         for d in s.by_data_draw or [])
         table.add_row(_name(g), str(s.n_trials), str(s.n_solutions),
                       _cell([c.size for c in s.clusters]), _cell(s.mean_raw_relative),
-                      _cell(s.mean_aligned_relative), _cell(s.median_tail_change))
+                      _cell(s.mean_aligned_relative), _cell(s.median_tail_change),
+                      draws or "–")
     return table
 
 
@@ -231,14 +235,14 @@ def _pairs(model: Comparison) -> Any:
     from rich.table import Table
 
     table = Table(title="Paired over seeds: A − B and P(A beats B)")
-    for column in ("A", "B", "seeds", "A − B", "CI", "P(A>B)", "CI", "note"):
+    for column in ("A", "B", "seeds", "A − B", "CI", "P(A>B)", "CI", "r", "note"):
         table.add_column(column)
     for p in model.pairs:
         s = p.stats
         table.add_row(p.initializer_a, p.initializer_b, str(s.n_pairs), _cell(s.difference),
                       f"[{_cell(s.difference_ci_low)}, {_cell(s.difference_ci_high)}]",
                       _cell(s.p_a_beats_b), f"[{_cell(s.p_ci_low)}, {_cell(s.p_ci_high)}]",
-                      s.note or "")
+                      _cell(s.correlation), s.note or "")
     return table
 
 

@@ -139,9 +139,10 @@ def _with_variance(comparison: Comparison, spec: SweepSpec,
         notes.append("variance: without order_seeds each seed draws both the initial weights "
                      "and the minibatch order, so the init component includes the order's")
     if data:
-        notes.append("data draws: the solutions and their function evidence are computed "
-                     "over every draw together, on the data of dataset.seed; solutions of "
-                     "different training sets are not comparable modulo symmetry")
+        notes.append("data draws: distinct solutions are counted within each draw (solutions "
+                     "of different training sets are not comparable modulo symmetry); the "
+                     "function evidence compares runs of every draw on the data of "
+                     "dataset.seed")
     return comparison.model_copy(update={"variance": variance, "notes": notes})
 
 

@@ -28,12 +28,19 @@ def _solution_rows(comparison: Comparison) -> tuple[list[dict[str, Any]], list[d
         if g.solutions is None:
             continue
         s = g.solutions
-        solutions.append({**_where(g), **s.model_dump(exclude={"clusters", "effective_units"}),
+        solutions.append({**_where(g), **s.model_dump(exclude={"clusters", "effective_units",
+                                                                "by_data_draw"}),
                           "cluster_sizes": [c.size for c in s.clusters],
                           "effective_units": s.effective_units})
         clusters.extend({**_where(g), "cluster": i, **c.model_dump()}
                         for i, c in enumerate(s.clusters))
     return solutions, clusters
+
+
+def _draw_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """Distinct solutions per data draw (issue 16); empty with one draw."""
+    return [{**_where(g), **d.model_dump()} for g in comparison.groups
+            if g.solutions is not None for d in g.solutions.by_data_draw or []]
 
 
 def tables(comparison: Comparison) -> dict[str, list[dict[str, Any]]]:
@@ -44,6 +51,7 @@ def tables(comparison: Comparison) -> dict[str, list[dict[str, Any]]]:
                       **g.failures.model_dump()} for g in comparison.groups],
         "solutions": solutions,
         "clusters": clusters,
+        "solutions_by_draw": _draw_rows(comparison),
         "pairs": [{**{f"param.{k}": v for k, v in p.params.items()},
                    "initializer_a": p.initializer_a, "initializer_b": p.initializer_b,
                    "metric": p.metric, **p.stats.model_dump()} for p in comparison.pairs],

@@ -19,8 +19,8 @@ import numpy as np
 
 from sweepd.analysis import diagnostics as diag
 from sweepd.analysis._net import Layers, as_layers
-from sweepd.analysis.clusters import cluster_solutions, find_groups
 from sweepd.analysis.distances import distance_matrix
+from sweepd.analysis.draw_solutions import split_by_draw
 from sweepd.analysis.function_evidence import function_evidence
 from sweepd.analysis.models import (
     METRICS,
@@ -295,32 +295,32 @@ def _solutions(done: list[TrialRecord], layers: dict[int, Layers],
     fits = int((1 + math.sqrt(1 + 8 * ctx.max_pairs)) / 2)  # largest n with n(n-1)/2 ≤ budget
     chosen = ok[:max(1, fits)]
     matrices = distance_matrix([layers[t.id] for t in chosen], ctx.activation, seed=ctx.seed)
-    clusters = cluster_solutions(matrices.aligned_relative, ctx.tolerance,
-                                 [_accuracy(t, ctx.ev) for t in chosen])
-    upper = np.triu_indices(len(chosen), 1)
     by_id = {d.trial_id: d for d in trials}
     tails = [c for t in chosen if (c := by_id[t.id].tail_change) is not None]
-    settled = [i for i, t in enumerate(chosen) if _converged(by_id[t.id])]
-    groups = find_groups(matrices.aligned_relative[np.ix_(settled, settled)], ctx.tolerance) \
-        if len(settled) >= 2 else None
+    # Clustered within each data draw (issue 16); one draw: all runs together.
+    split = split_by_draw(matrices.aligned_relative, [t.data_seed for t in chosen],
+                          [_converged(by_id[t.id]) for t in chosen], ctx.tolerance,
+                          [_accuracy(t, ctx.ev) for t in chosen])
+    upper = split.pairs
     nets = [layers[t.id] for t in chosen]
     return Solutions(
         n_trials=len(chosen), n_left_out=len(ok) - len(chosen), tolerance=ctx.tolerance,
-        n_solutions=len(clusters),
+        n_solutions=split.n_solutions,
         clusters=[SolutionCluster(size=c.size, trial_ids=[chosen[i].id for i in c.members],
                                   representative_trial_id=chosen[c.representative].id,
-                                  mean_accuracy=c.mean_accuracy) for c in clusters],
+                                  mean_accuracy=c.mean_accuracy,
+                                  data_seed=draw if split.by_draw else None)
+                  for draw, c in split.clusters],
         mean_raw_distance=_mean(matrices.raw[upper]),
         mean_aligned_distance=_mean(matrices.aligned[upper]),
         mean_raw_relative=_mean(matrices.raw_relative[upper]),
         mean_aligned_relative=_mean(matrices.aligned_relative[upper]),
         exact=matrices.exact, median_tail_change=float(np.median(tails)) if tails else None,
         effective_units=_histogram(by_id[t.id].effective_units for t in chosen),
-        n_converged=len(settled),
-        distinct=groups.n_groups if groups is not None else None,
-        clear_groups=groups is not None and groups.clear,
-        largest_within=groups.largest_within if groups is not None else None,
-        smallest_between=groups.smallest_between if groups is not None else None,
+        n_converged=sum(_converged(by_id[t.id]) for t in chosen),
+        distinct=split.distinct, clear_groups=split.clear_groups,
+        largest_within=split.largest_within, smallest_between=split.smallest_between,
+        by_data_draw=split.by_draw,
         function=function_evidence(nets, ctx.ev.x, ctx.dataset.x_train, ctx.dataset.y_train,
                                    ctx.activation, loss=ctx.loss, seed=ctx.seed),
     )

@@ -81,6 +81,10 @@ class PairedStats(_Model):
     """Upper bound of that share's Wilson interval."""
     larger_is_better: bool = True
     """Whether a larger value of the metric is better (accuracies) or worse (costs)."""
+    correlation: float | None = None
+    """Pearson correlation of A and B across the pairs: what pairing on shared seeds (init,
+    data order and data draw) exploits, since Var(A − B) = Var A + Var B − 2r·σ_A·σ_B; null
+    under three pairs or when either side is constant."""
     level: float = 0.95
     """Confidence level of the intervals."""
     min_pairs: int
@@ -144,6 +148,31 @@ class SolutionCluster(_Model):
     """The medoid: the trial closest to all others in the cluster."""
     mean_accuracy: float | None
     """Mean accuracy of its trials."""
+    data_seed: int | None = None
+    """The data draw its trials trained on, when the sweep has several (a cluster never spans
+    two draws); null with one draw or for the spec's dataset.seed."""
+
+
+class DrawSolutions(_Model):
+    """Distinct solutions among one data draw's runs: runs trained on different training sets
+    are not comparable modulo symmetry, so a sweep with data_seeds counts them per draw."""
+
+    data_seed: int | None
+    """The draw; null: the spec's dataset.seed."""
+    n_trials: int
+    """Runs of this draw clustered."""
+    n_solutions: int
+    """Clusters at the tolerance (complete linkage)."""
+    cluster_sizes: list[int]
+    """Runs per cluster, largest first."""
+    mean_aligned_relative: float | None
+    """Mean aligned relative distance between the draw's runs."""
+    n_converged: int
+    """Runs of this draw whose cost stopped moving."""
+    distinct: int | None
+    """Distinct solutions from a clear gap among the converged runs; null without one."""
+    clear_groups: bool
+    """The converged runs split with a clear gap."""
 
 
 class Solutions(_Model):
@@ -189,6 +218,10 @@ class Solutions(_Model):
     """Smallest aligned relative distance between groups."""
     function: FunctionEvidence | None = None
     """Whether the runs compute the same function (disagreement, barriers, CKA)."""
+    by_data_draw: list[DrawSolutions] | None = None
+    """Per data draw, when the runs trained on several (issue 16); then the clusters and the
+    distances above are within draws only, `n_solutions` and `distinct` the largest count of a
+    draw. Null with one draw."""
 
 
 class FunctionEvidence(_Model):
@@ -294,7 +327,8 @@ class Comparison(_Model):
     their interactions, with CIs), when the sweep crosses at least two of them; else None."""
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
-        """Flat rows ("groups", "failures", "solutions", "clusters", "pairs", "trials")."""
+        """Flat rows ("groups", "failures", "solutions", "clusters", "solutions_by_draw",
+        "pairs", "trials")."""
         from sweepd.analysis._tables import tables
 
         return tables(self)

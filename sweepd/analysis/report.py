@@ -59,6 +59,9 @@ def _solutions_part(group: Group) -> str:
     sizes = " + ".join(str(c.size) for c in s.clusters)
     noun = "solution" if s.n_solutions == 1 else "solutions"
     text = f"{seeds} → {s.n_solutions} distinct {noun} modulo symmetry ({sizes})"
+    if s.by_data_draw:  # solutions of different training sets are not comparable (issue 16)
+        text = (f"{seeds} → at most {s.n_solutions} distinct {noun} modulo symmetry per data "
+                f"draw ({_per_draw(s.by_data_draw)})")
     if s.mean_raw_relative is not None:
         text += (f"; raw weights differ by {s.mean_raw_relative:.2g} on average, aligned by "
                  f"{s.mean_aligned_relative:.2g} (relative to the parameter norm, tolerance "
@@ -70,6 +73,13 @@ def _solutions_part(group: Group) -> str:
     return text
 
 
+def _per_draw(draws: list, limit: int = 8) -> str:
+    parts = [f"{'dataset.seed' if d.data_seed is None else f'draw {d.data_seed}'} → "
+             f"{d.n_solutions} ({' + '.join(str(n) for n in d.cluster_sizes)})"
+             for d in draws[:limit]]
+    return "; ".join(parts) + (f"; {len(draws) - limit} more draws" if len(draws) > limit else "")
+
+
 def _pair_line(pair: PairwiseComparison) -> str | None:
     s = pair.stats
     if s.p_a_beats_b is None:
@@ -79,4 +89,6 @@ def _pair_line(pair: PairwiseComparison) -> str | None:
     text = (f"{pair.initializer_a} vs {pair.initializer_b}{where}: P(better {pair.metric}) = "
             f"{s.p_a_beats_b:.2f}{interval} over {s.n_pairs} seeds, mean difference "
             f"{s.difference:+.4g}")
+    if s.correlation is not None:  # what pairing on shared seeds buys (issue 16)
+        text += f" (paired on shared init, order and data seeds; r = {s.correlation:.2f})"
     return text + (f" — {s.note}" if s.note else "")

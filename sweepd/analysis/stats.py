@@ -167,7 +167,8 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
     when `larger_is_better` is False); ties count one half: a sign-test statistic, with a
     Wilson interval. The difference of means (A − B) gets a percentile-bootstrap CI. Below the
     sign test's Noether seed count, and while the interval holds ½, a note says that the
-    sweep cannot decide.
+    sweep cannot decide. The correlation of A and B across the pairs is what the pairing
+    exploits: shared seeds (init, data order, data draw) move both sides together.
 
     Args:
         a, b: finite values, paired by position.
@@ -204,6 +205,13 @@ def paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, *,
         n_pairs=n, mean_a=float(xa.mean()), mean_b=float(xb.mean()),
         difference=float(np.mean(xa - xb)), difference_ci_low=diff_ci[0],
         difference_ci_high=diff_ci[1], p_a_beats_b=float(wins.mean()), p_ci_low=p_ci[0],
-        p_ci_high=p_ci[1], larger_is_better=larger_is_better, level=level,
-        min_pairs=needed, note=note,
+        p_ci_high=p_ci[1], larger_is_better=larger_is_better,
+        correlation=_correlation(xa, xb), level=level, min_pairs=needed, note=note,
     )
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson's r of paired values; None under three pairs or with a constant side."""
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
