@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sweepd.errors import Conflict, NotFound
 from sweepd.records import DatasetRecord
+from sweepd.spec import UPLOADED
 from sweepd.states import FINAL_SWEEP_STATES
 from sweepd.storage.models import SqlDataset, SqlDatasetBlob, SqlSweep
 from sweepd.storage.store_base import StoreBase, check_page
@@ -99,6 +100,9 @@ class DatasetStore(StoreBase):
         """
         with self._write() as session:
             row = self._owned_dataset(session, owner_id, ref)
+            # Locked before the in-use check: a submission naming the set either stored its
+            # sweep first (seen below: 409) or waits and then finds no set (404: `hold_datasets`).
+            session.refresh(row, with_for_update=True)
             using = self._open_sweeps_using(session, owner_id, row.sha256)
             if using:
                 raise Conflict(f"data set {row.id} is used by open sweep"
@@ -165,6 +169,37 @@ class DatasetStore(StoreBase):
             class_counts=list(row.classes.get("counts", [])), n_rows=blob.n_rows,
             n_features=blob.n_features, n_classes=blob.n_classes, size_bytes=blob.size_bytes,
             created_at=row.created_at)
+
+
+def hold_datasets(session: Session, owner_id: int, spec: dict[str, Any]) -> None:
+    """Inside the write that stores or grows a sweep: the owner's uploaded data sets that
+    `spec` names still exist, and stay until the write commits (FOR SHARE on PostgreSQL;
+    SQLite's write lock serializes the writes), so a concurrent delete cannot slip between
+    the submission's check and its insert.
+
+    Raises:
+        NotFound: a data set was deleted since the submission looked it up.
+    """
+    shas = uploaded_shas(spec)
+    if not shas:
+        return
+    found = set(session.scalars(
+        select(SqlDataset.sha256)
+        .where(SqlDataset.owner_id == owner_id, SqlDataset.sha256.in_(shas))
+        .with_for_update(read=True)))
+    missing = [s for s in shas if s not in found]
+    if missing:
+        raise NotFound(f"data set {missing[0][:12]} not found (deleted while the sweep "
+                       "was being submitted)")
+
+
+def uploaded_shas(spec: dict[str, Any]) -> list[str]:
+    """The sha256 of every uploaded data set a stored spec names (dataset.id and the
+    dataset.id grid axis; a stored spec names them by sha256)."""
+    dataset = spec.get("dataset") or {}
+    refs = [dataset.get("id")] if dataset.get("name") == UPLOADED else []
+    refs += list((spec.get("grid") or {}).get("dataset.id", []))
+    return sorted({r for r in refs if isinstance(r, str)})
 
 
 def _text(spec: Any) -> str:

@@ -23,6 +23,7 @@ from sweepd.states import OPEN_TRIAL_STATES
 from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlSweepGrowth, SqlTrial
 from sweepd.storage.store_base import StoreBase
+from sweepd.storage.store_datasets import hold_datasets
 from sweepd.storage.transitions import is_adaptive, refresh_sweeps
 
 REOPENED = {"completed": "running", "failed": "running"}  # a grown finished sweep runs again
@@ -79,6 +80,7 @@ class GrowthStore(StoreBase):
                 if sweep.spec != base_spec:
                     raise Conflict(f"sweep {sweep_id} grew while this request was checked; "
                                    "send it again")
+                hold_datasets(session, owner_id, spec)  # a finished sweep reopens
                 growth = self._grow(session, sweep, rows, added, source="request", key=key,
                                     body_hash=body_hash)
                 sweep.spec = spec

@@ -23,6 +23,7 @@ from sweepd.storage import counters
 from sweepd.storage.bulk import insert_rows
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
 from sweepd.storage.store_base import StoreBase, check_page
+from sweepd.storage.store_datasets import hold_datasets
 from sweepd.storage.transitions import locked_trials
 
 
@@ -110,9 +111,11 @@ class SweepStore(StoreBase):
         with self._write() as session:
             if session.get(SqlUser, owner_id) is None:
                 raise NotFound(f"user {owner_id} not found")
+            stored = spec.model_dump(mode="json")
+            hold_datasets(session, owner_id, stored)  # not deleted since it was checked
             now = self._clock()
             sweep = SqlSweep(
-                owner_id=owner_id, name=spec.name, spec=spec.model_dump(mode="json"),
+                owner_id=owner_id, name=spec.name, spec=stored,
                 state="pending", n_trials=spec.n_trials, max_attempts=spec.max_attempts,
                 n_pending=len(rows),
                 created_at=now, updated_at=now, idempotency_key=key, body_hash=body_hash,

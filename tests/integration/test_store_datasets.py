@@ -73,3 +73,50 @@ def test_delete_dataset_refused_while_an_open_sweep_uses_it(store: Store, owner:
     assert scalar(store, "SELECT count(*) FROM dataset_blobs") == 0
     with pytest.raises(NotFound):
         store.dataset_blob(record.sha256)
+
+
+def _spec_on(sha256: str) -> SweepSpec:
+    return SweepSpec.model_validate({
+        "name": "s", "dataset": {"name": "uploaded", "id": sha256},
+        "training": {"steps": 10}, "seeds": {"count": 2}, "initializers": ["zeros"]})
+
+
+def test_submit_after_a_delete_that_followed_its_check_stores_nothing(store: Store, owner: int):
+    """The submission looked the set up (it existed), then the set was deleted before the
+    insert: the insert itself refuses, so no sweep names a missing data set."""
+    record, _ = add(store, owner)
+    spec = _spec_on(record.sha256)  # as resolved by the submission's check
+    store.delete_dataset(owner, record.id)
+    with pytest.raises(NotFound, match="deleted while the sweep"):
+        store.submit_sweep(owner, spec)
+    assert scalar(store, "SELECT count(*) FROM sweeps") == 0
+    assert scalar(store, "SELECT count(*) FROM trials") == 0
+
+
+def test_delete_racing_submit_never_leaves_a_sweep_without_its_data(store: Store, owner: int):
+    """Delete and submit at the same moment, many times: exactly one of them wins each round,
+    and a stored sweep always finds its data set."""
+    submitted = 0
+    for i in range(12):
+        record, _ = add(store, owner, X + 10 * i)
+        spec = _spec_on(record.sha256)
+
+        def race(k: int, record=record, spec=spec) -> str:
+            try:
+                if k == 0:
+                    store.delete_dataset(owner, record.id)
+                    return "deleted"
+                store.submit_sweep(owner, spec)
+                return "submitted"
+            except (Conflict, NotFound) as err:
+                return type(err).__name__
+
+        result = sorted(in_threads(2, race))
+        assert result in (["Conflict", "submitted"], ["NotFound", "deleted"]), result
+        if "submitted" in result:
+            submitted += 1
+            assert store.get_dataset(owner, record.id).sha256 == record.sha256
+    sweeps, total = store.list_sweeps(owner, limit=100, offset=0)
+    assert total == submitted
+    for sweep in sweeps:  # every stored sweep still finds its data set
+        assert store.get_dataset(owner, sweep.spec["dataset"]["id"])
