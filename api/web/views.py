@@ -18,7 +18,7 @@ from sweepd.lru import SweepCache
 from sweepd.records import TrialRecord
 from sweepd.spec import DatasetSpec, SweepSpec, TrialSpec, initializer_label
 from sweepd.storage.store import Store
-from sweepd_api.web import boundary, dataset_view, figures, growth_view, spec_view, units
+from sweepd_api.web import boundary, dataset_view, figures, growth_view, spec_view, units, variance_view
 
 MAX_BOUNDARY_TRIALS = 6
 # The page sorts and pages the trial table itself; past this many rows that stops being quick
@@ -88,7 +88,8 @@ def comparison_json(store: Store, owner_id: int, sweep_id: int, cache: FigureCac
                                   for g in comparison.groups],
                        "places": figures.group_places(comparison),
                        "point_labels": [figures.point_label(p.params) for p in points],
-                       "heat_maps": figures.heat_maps(comparison)})
+                       "heat_maps": figures.heat_maps(comparison),
+                       "variance_card": variance_view.variance_card(comparison)})
 
     return cache.fetch(sweep, "comparison", compute)
 
@@ -174,6 +175,7 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
             "headline": spec_view.headline(spec, n_features, n_classes),
             "spec_yaml": spec.to_yaml(), "two_d": bool(data and data.n_features == 2),
             "dataset_card": dataset_view.dataset_card(store, owner_id, spec, dataset, data),
+            "variance_page": variance_view.page_card(spec),
             "description": spec.description, "groups": groups,
             "accuracy_key": "test_accuracy" if spec.dataset.test_fraction else "train_accuracy"}
 

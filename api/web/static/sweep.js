@@ -146,6 +146,7 @@
     const t = settled(trials, "trials", [$("trials-table"), $("plot-accuracy"), $("plot-cost")]);
     const u = settled(units, "hidden units", [$("plot-units")]);
     if (c) showComparison(c);
+    document.dispatchEvent(new CustomEvent("sweepd:comparison", { detail: c })); // variance.js
     const g = settled(grown, "growth", [$("growth-body")]);
     if (g) growth.show($("growth"), $("growth-body"), g, colorOf);
     if (t) trialTable.update(t.rows);
