@@ -250,5 +250,17 @@ class SweepStore(StoreBase):
             change[sweep.id]["cancelled"] += result.rowcount
         counters.add(session, change)
         session.refresh(sweep, with_for_update=True)
+        # A growth that committed while this waited for the sweep's lock added pending trials
+        # the statements above did not see (PostgreSQL reads committed rows per statement):
+        # cancel them now that no growth can add more. Claims skip locked rows, so skip theirs.
+        late = session.scalars(select(SqlTrial.id).where(
+            SqlTrial.sweep_id == sweep.id, SqlTrial.state == "pending")
+            .with_for_update(skip_locked=True)).all()
+        if late:
+            session.execute(update(SqlTrial).where(SqlTrial.id.in_(late))
+                            .values(state="cancelled", finished_at=now)
+                            .execution_options(synchronize_session=False))
+            counters.add(session, counters.moved([sweep.id] * len(late), "pending", "cancelled"))
+            session.refresh(sweep)
         if sweep.state not in FINAL_SWEEP_STATES:
             sweep.state, sweep.finished_at, sweep.updated_at = "cancelled", now, now
