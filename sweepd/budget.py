@@ -33,7 +33,7 @@ import dataclasses
 import math
 
 from sweepd.errors import OverBudget
-from sweepd.outputs import resolve_output
+from sweepd.outputs import output_units, resolve_output
 from sweepd.settings import Settings
 from sweepd.shapes import UploadedShapes, dataset_shape
 from sweepd.spec import (
@@ -88,7 +88,7 @@ def trial_cost(dataset: DatasetSpec, model: ModelSpec, training: TrainingSpec,
     """Estimate one trial from its resolved sections (a grid point applied)."""
     shape = dataset_shape(dataset, uploaded)
     output, _ = resolve_output(model.output, training.loss, shape.n_classes)
-    widths = [shape.n_features, *model.hidden, 1 if output == "sigmoid" else shape.n_classes]
+    widths = [shape.n_features, *model.hidden, output_units(output, shape.n_classes)]
     params = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(widths, widths[1:]))
     steps = resolved_steps(training, shape.n_train)
     batch = training.batch_size or shape.n_train

@@ -296,9 +296,11 @@ def trials(sweep_id: int,
         writer.writeheader()
         writer.writerows({k: _csv_value(v) for k, v in row.items()} for row in rows)
         return
-    cols = [c for c in ("id", "initializer", "seed", "state", "attempt", "test_accuracy",
-                        "train_accuracy", "train_cost_tail", "test_cost")
-            if any(c in row for row in rows)]
+    # Metrics that some trial has: accuracies for classes, R² for a regression target.
+    cols = [c for c in ("id", "initializer", "seed", "state", "attempt") if any(
+        c in row for row in rows)] + [c for c in (
+            "test_accuracy", "train_accuracy", "test_r2", "train_r2", "train_cost_tail",
+            "test_cost") if any(row.get(c) is not None for row in rows)]
     table = Table(*cols)
     for row in rows:
         table.add_row(*(_fmt(row.get(c)) for c in cols))

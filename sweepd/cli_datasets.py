@@ -19,15 +19,22 @@ def add(file: Annotated[Path, typer.Argument(help="A .csv, .parquet or .npz (arr
         target: Annotated[Optional[str], typer.Option(
             "--target", help="The label column of a CSV or Parquet table.")] = None,
         name: Annotated[Optional[str], typer.Option(help="A name (default: the file's).")]
-        = None, as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
+        = None,
+        task: Annotated[str, typer.Option(help=(
+            "classification, regression (a numeric target, swept with loss mse) or auto "
+            "(regression for a fractional target)."))] = "auto",
+        as_json: JsonOpt = False, url: UrlOpt = None, token: TokenOpt = None) -> None:
     """Upload a data set; a spec then names it as `dataset: {name: uploaded, id: ID}`."""
-    record = _client(url, token).upload_dataset(path=file, target=target, name=name)
+    record = _client(url, token).upload_dataset(path=file, target=target, name=name,
+                                                task=task)
     if as_json:
         _print_json(record.model_dump(mode="json"))
         return
     verb = "uploaded" if record.created else "already uploaded"
+    what = ("a regression target (sweep it with training.loss: mse)"
+            if record.task == "regression" else f"{record.n_classes} classes")
     console.print(f"{verb} data set {record.id}: {record.n_rows} rows × {record.n_features} "
-                  f"features, {record.n_classes} classes (sha256 {record.sha256[:12]})")
+                  f"features, {what} (sha256 {record.sha256[:12]})")
 
 
 @dataset_app.command("list")
@@ -40,7 +47,8 @@ def list_cmd(limit: Annotated[int, typer.Option(help="At most this many, newest 
         return
     table = Table("id", "name", "rows", "features", "classes", "sha256", "created")
     for r in records:
-        table.add_row(str(r.id), r.name, str(r.n_rows), str(r.n_features), str(r.n_classes),
+        table.add_row(str(r.id), r.name, str(r.n_rows), str(r.n_features),
+                      "regression" if r.task == "regression" else str(r.n_classes),
                       r.sha256[:12], f"{r.created_at:%Y-%m-%d %H:%M}")
     console.print(table)
 
@@ -53,10 +61,13 @@ def show(ref: Annotated[str, typer.Argument(help="The data set's id or sha256.")
     if as_json:
         _print_json(r.model_dump(mode="json"))
         return
+    what = ("a regression target (sweep it with training.loss: mse)"
+            if r.task == "regression" else f"{r.n_classes} classes")
     console.print(f"data set {r.id} {r.name!r}: {r.n_rows} rows × {r.n_features} features, "
-                  f"{r.n_classes} classes")
-    console.print("classes: " + ", ".join(f"{n} ({c})" for n, c in
-                                           zip(r.class_names, r.class_counts)))
+                  f"{what}")
+    if r.class_names:
+        console.print("classes: " + ", ".join(f"{n} ({c})" for n, c in
+                                               zip(r.class_names, r.class_counts)))
     shown = ", ".join(r.feature_names[:20]) + (" ..." if r.n_features > 20 else "")
     console.print(f"features: {shown}")
     console.print(f"sha256 {r.sha256}, {r.size_bytes} bytes, uploaded {r.created_at:%Y-%m-%d %H:%M}")

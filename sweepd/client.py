@@ -360,7 +360,8 @@ class Client:
     # -- uploaded data sets (issue 17) ---------------------------------------------------
 
     def upload_dataset(self, x: Any = None, y: Any = None, *, target: str | None = None,
-                       path: str | Path | None = None, name: str | None = None) -> Any:
+                       path: str | Path | None = None, name: str | None = None,
+                       task: str = "auto") -> Any:
         """Upload a data set once and sweep on it by reference
         (`dataset: {name: uploaded, id: <id or sha256>}`).
 
@@ -369,6 +370,8 @@ class Client:
                 `target` its label column.
             path: a CSV or Parquet file (with `target`) or an .npz with arrays x and y.
             name: a name for people (default: the file name).
+            task: "classification", "regression" (a numeric target, swept with mse; R² is
+                reported beside the cost) or "auto" (regression for a fractional target).
 
         Returns:
             `DatasetUploaded`: id, sha256, shape, classes; `created` is False when the same
@@ -378,8 +381,7 @@ class Client:
         from sweepd.dataset_schemas import DatasetUploaded
 
         body, media, params = upload_body(x, y, target=target, path=path)
-        if name:
-            params["name"] = name
+        params.update({k: v for k, v in (("name", name), ("task", task)) if v and v != "auto"})
         return DatasetUploaded.model_validate(self._request(
             "POST", "/datasets", content=body, params=params, timeout=600.0,
             headers={"Content-Type": media}))

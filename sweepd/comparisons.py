@@ -20,6 +20,7 @@ from sweepd import weights
 from sweepd.analysis.models import Comparison, PairComparison
 from sweepd.errors import Conflict, InvalidSpec
 from sweepd.lru import SweepCache
+from sweepd.models_registry import MLP
 from sweepd.ports import ResultReader
 from sweepd.records import SweepRecord, TrialRecord
 from sweepd.settings import Settings
@@ -93,7 +94,7 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
              tolerance: float, limits: CompareLimits) -> Comparison:
     from sweepd.analysis import compare_sweep as analyse
     from sweepd.analysis.compare import default_max_pairs
-    from sweepd.datasets import load
+    load = _loader(store)
 
     sweep_id = sweep.id
     spec = SweepSpec.stored(sweep.spec)
@@ -120,6 +121,21 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
     # command) and where its spread comes from.
     return merged.model_copy(update={"verdict": build_verdict(
         merged, grow=GrowHint(sweep_id=sweep.id, how=how))})
+
+
+def _loader(store: ResultReader) -> Any:
+    """`sweepd.datasets.load`, with an uploaded data set read from the store first (the API
+    process is not a worker: nobody sent it the arrays)."""
+    from sweepd import uploaded
+    from sweepd.datasets import load
+    from sweepd.spec import UPLOADED
+
+    def loaded(dataset: Any, draw: int | None = None) -> Any:
+        if dataset.name == UPLOADED:
+            uploaded.provide(store.dataset_blob, str(dataset.id))
+        return load(dataset, draw=draw)
+
+    return loaded
 
 
 def _with_variance(comparison: Comparison, spec: SweepSpec,
@@ -157,7 +173,7 @@ def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: i
             or a hidden layer is wider than `limits.max_matching_width`.
     """
     from sweepd.analysis import compare_pair as analyse
-    from sweepd.datasets import load
+    load = _loader(store)
 
     sweep = store.get_sweep(owner_id, sweep_id)
     spec = SweepSpec.stored(sweep.spec)
@@ -173,10 +189,17 @@ def compare_pair(store: ResultReader, owner_id: int, sweep_id: int, a: int, b: i
         raise InvalidSpec("trials of different grid points (architecture or dataset) cannot "
                           "be compared weight by weight")
     cap = limits.max_matching_width
-    if cap is not None and max(cell_a.model.hidden) > cap:
+    plugin = cell_a.model.plugin != MLP  # issue 18: any other plugin module
+    if cap is not None and not plugin and max(cell_a.model.hidden) > cap:
         raise InvalidSpec(f"a hidden layer of {max(cell_a.model.hidden)} units is wider than "
                           f"the alignment cap of {cap} (SWEEPD_COMPARE_MAX_MATCHING_WIDTH)")
     wa, wb = (weights.unpack(store.get_weights(owner_id, sweep_id, t, "final")[0]) for t in (a, b))
+    if plugin:
+        from sweepd.analysis.plugin_pair import compare_plugin_pair
+
+        return compare_plugin_pair(ta, wa, tb, wb, cell_a.model,
+                                   load(cell_a.dataset, draw=cell_a.data_seed),
+                                   loss=cell_a.training.loss, max_width=cap)
     return analyse(ta, wa, tb, wb, cell_a.model, load(cell_a.dataset, draw=cell_a.data_seed),
                    loss=cell_a.training.loss)
 
@@ -194,6 +217,9 @@ def canonical_weights(store: ResultReader, owner_id: int, sweep_id: int, trial_i
     trial = store.get_trial(owner_id, sweep_id, trial_id)
     model = SweepSpec.stored(sweep.spec).trial_for(
         trial.seed, trial.initializer, trial.params).model
+    if model.plugin != MLP:
+        raise InvalidSpec(f"a canonical form is defined for the built-in MLP only, not for the "
+                          f"plugin {model.plugin!r}; its comparison aligns runs by weight matching")
     raw, _ = store.get_weights(owner_id, sweep_id, trial_id, which)
     return weights.pack(canonical_form(weights.unpack(raw), model.activation))
 

@@ -10,7 +10,8 @@ stored (issue 17).
                   the limit: a zip bomb is refused unread), then each header (dtype without
                   objects, shape within the limits), then `np.lib.format.read_array` with
                   `allow_pickle=False`
-    → features numeric and finite, labels 1-D with ≥ 2 classes of ≥ 2 rows each
+    → features numeric and finite, labels 1-D with ≥ 2 classes of ≥ 2 rows each; or, for a
+      regression target (`task`), finite numbers with at least two distinct values
 
 No user string is ever used as a path or evaluated: bytes are read from memory only. Every
 refusal is an `InvalidSpec` (422) whose message names the column, the row (1-based, the header
@@ -35,6 +36,8 @@ from sweepd.errors import InvalidSpec
 __all__ = ["DatasetLimits", "ParsedDataset", "parse_dataset", "sanitize_name", "sniff_format"]
 
 Format = Literal["csv", "parquet", "npz"]
+Task = Literal["auto", "classification", "regression"]
+TASKS: tuple[Task, ...] = ("auto", "classification", "regression")
 FORMATS: tuple[Format, ...] = ("csv", "parquet", "npz")
 MAX_NAME = 200  # characters of a column, class or file name kept
 MAX_HEADER_BYTES = 1 << 20
@@ -62,7 +65,8 @@ class DatasetLimits:
 
 @dataclasses.dataclass(frozen=True)
 class ParsedDataset:
-    """A validated upload: float64 features, int64 class indices, and their names."""
+    """A validated upload: float64 features, int64 class indices (float64 targets for a
+    regression data set: no class names or counts), and their names."""
 
     x: np.ndarray
     y: np.ndarray
@@ -71,6 +75,10 @@ class ParsedDataset:
     class_names: list[str]
     class_counts: list[int]
     format: Format
+
+    @property
+    def regression(self) -> bool:
+        return self.y.dtype.kind == "f"
 
 
 def sanitize_name(name: str) -> str:
@@ -109,7 +117,7 @@ def sniff_format(data: bytes, declared: str | None = None) -> Format:
 
 
 def parse_dataset(data: bytes, *, fmt: Format, target: str | None,
-                  limits: DatasetLimits) -> ParsedDataset:
+                  limits: DatasetLimits, task: Task = "auto") -> ParsedDataset:
     """Parse and validate an upload completely.
 
     Args:
@@ -117,6 +125,9 @@ def parse_dataset(data: bytes, *, fmt: Format, target: str | None,
         fmt: its format (`sniff_format`).
         target: the label column of a CSV or Parquet table; unused for npz.
         limits: the rows, columns, cells and classes allowed.
+        task: "classification" (labels are classes), "regression" (a numeric target, trained
+            with mse) or "auto": regression when the target is numeric with a value that is not
+            a whole number, else classification.
 
     Returns:
         The features, labels and names, ready for `sweepd.uploaded.encode`.
@@ -135,6 +146,10 @@ def parse_dataset(data: bytes, *, fmt: Format, target: str | None,
         x, labels, names = _split_table(table, target, limits)
     _check_rows(len(labels), limits, x.shape[1])
     _check_finite(x, names)
+    if task == "regression" or (task == "auto" and _fractional(labels)):
+        return ParsedDataset(x=x, y=_regression_target(labels, target or "y"),
+                             feature_names=names, target=target, class_names=[],
+                             class_counts=[], format=fmt)
     y, class_names, counts = _classes(labels, target or "y", limits)
     return ParsedDataset(x=x, y=y, feature_names=names, target=target,
                          class_names=class_names, class_counts=counts, format=fmt)
@@ -377,6 +392,31 @@ def _check_finite(x: np.ndarray, names: list[str]) -> None:
                      ("body", names[col], row + 1), "dataset_not_finite")
 
 
+def _fractional(labels: np.ndarray) -> bool:
+    """A float target with a finite value that is not a whole number (a regression target)."""
+    if labels.dtype.kind != "f":
+        return False
+    finite = labels[np.isfinite(labels)]
+    return bool(finite.size and (finite != np.round(finite)).any())
+
+
+def _regression_target(labels: np.ndarray, name: str) -> np.ndarray:
+    if labels.dtype.kind not in "iubf":
+        held = "text" if labels.dtype.kind in "OUS" else str(labels.dtype)
+        raise refuse(f"target {_q(name)} holds {held}: a regression target is a number",
+                     ("body", name), "dataset_label")
+    y = labels.astype(np.float64)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise refuse(f"target {_q(name)}, row {row + 1}: {y[row]} is not a finite number",
+                     ("body", name, row + 1), "dataset_not_finite")
+    if np.ptp(y) == 0:
+        raise refuse(f"target {_q(name)} is constant ({y[0]:g}); a regression needs at least "
+                     "two distinct values", ("body", name), "dataset_classes")
+    return y
+
+
 def _classes(labels: np.ndarray, name: str, limits: DatasetLimits
              ) -> tuple[np.ndarray, list[str], list[int]]:
     if labels.dtype.kind == "f":
@@ -384,9 +424,12 @@ def _classes(labels: np.ndarray, name: str, limits: DatasetLimits
         if bad.any():
             row = int(np.argmax(bad))
             raise refuse(f"label {_q(name)}, row {row + 1}: {labels[row]} is not a class "
-                         "label; labels are integers, booleans or text (regression targets "
-                         "are not supported yet)", ("body", name, row + 1), "dataset_label")
+                         "label; labels are integers, booleans or text (for a regression "
+                         "target, upload with task=regression)", ("body", name, row + 1),
+                         "dataset_label")
         labels = labels.astype(np.int64)
+    numeric = labels.dtype.kind in "iu"
+    hint = " (a numeric target to predict? upload with task=regression)" if numeric else ""
     if labels.dtype.kind == "O":
         labels = labels.astype(str)
     if labels.dtype.kind == "U" and labels.dtype.itemsize > 4 * MAX_NAME:
@@ -398,13 +441,13 @@ def _classes(labels: np.ndarray, name: str, limits: DatasetLimits
                      ("body", name), "dataset_classes")
     if len(classes) > limits.max_classes:
         raise refuse(f"label {_q(name)} has {len(classes):,} classes, over the limit of "
-                     f"{limits.max_classes:,}", ("body", name), "dataset_classes")
+                     f"{limits.max_classes:,}{hint}", ("body", name), "dataset_classes")
     rare = int(np.argmin(counts))
     if counts[rare] < 2:
         row = int(np.argmax(y == rare))
         raise refuse(f"label {_q(name)}: class {_q(str(classes[rare]))} has one row (row "
-                     f"{row + 1}); every class needs at least 2", ("body", name, row + 1),
-                     "dataset_classes")
+                     f"{row + 1}); every class needs at least 2{hint}",
+                     ("body", name, row + 1), "dataset_classes")
     return (y.astype(np.int64).reshape(-1), [sanitize_name(str(c)) for c in classes.tolist()],
             [int(c) for c in counts])
 

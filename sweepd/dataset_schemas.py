@@ -6,6 +6,7 @@ Strict pydantic only, like `sweepd.schemas`, so the SDK parses them too.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sweepd.schemas import _Page, _Public
 
@@ -16,8 +17,8 @@ class DatasetPublic(_Public):
     id: int
     """The data set's id; a spec names it as `dataset: {name: uploaded, id: <id or sha256>}`."""
     sha256: str
-    """sha256 of the canonical form (float64 features, int64 class indices): the same data in
-    any format has the same hash."""
+    """sha256 of the canonical form (float64 features, int64 class indices or float64 targets):
+    the same data in any format has the same hash."""
     name: str
     """The uploaded file's name (sanitized), or the name given with `name=`."""
     format: str
@@ -29,7 +30,9 @@ class DatasetPublic(_Public):
     n_features: int
     """Feature columns."""
     n_classes: int
-    """Classes of the label."""
+    """Classes of the label; 0 for a regression target."""
+    task: Literal["classification", "regression"]
+    """classification (class labels) or regression (a numeric target, swept with mse)."""
     feature_names: list[str]
     """The feature columns' names, in order (npz: x0, x1, ...)."""
     class_names: list[str]

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sweepd.dataset_parse import DatasetLimits, parse_dataset, refuse, sanitize_name, sniff_format
+from sweepd.dataset_parse import (
+    TASKS,
+    DatasetLimits,
+    Task,
+    parse_dataset,
+    refuse,
+    sanitize_name,
+    sniff_format,
+)
 from sweepd.records import DatasetRecord
 from sweepd.settings import Settings
 from sweepd.uploaded import encode
@@ -45,8 +53,8 @@ def check_filename(filename: str | None) -> str | None:
 
 def upload_dataset(store: DatasetWriter, settings: Settings, owner_id: int, data: bytes, *,
                    target: str | None = None, fmt: str | None = None,
-                   filename: str | None = None, name: str | None = None
-                   ) -> tuple[DatasetRecord, bool]:
+                   filename: str | None = None, name: str | None = None,
+                   task: Task = "auto") -> tuple[DatasetRecord, bool]:
     """Validate an upload completely, then store it once (content-addressed, owner-scoped).
 
     Args:
@@ -55,6 +63,8 @@ def upload_dataset(store: DatasetWriter, settings: Settings, owner_id: int, data
         fmt: csv, parquet or npz; unset: from the file name's suffix, else the bytes.
         filename: the client's file name (echoed back as the default name, checked).
         name: a name for people, instead of the file name.
+        task: classification, regression (a numeric target, trained with mse; stored with
+            0 classes) or auto (`sweepd.dataset_parse.parse_dataset`).
 
     Returns:
         The data set, and False if the owner had uploaded the same data before.
@@ -63,12 +73,14 @@ def upload_dataset(store: DatasetWriter, settings: Settings, owner_id: int, data
         InvalidSpec: naming the column, row or array that is wrong; nothing is stored.
     """
     filename = check_filename(filename)
+    if task not in TASKS:  # a multipart form field is any text
+        raise refuse(f"task: one of {', '.join(TASKS)}", ("query", "task"), "dataset_task")
     if fmt is None and filename is not None:
         fmt = next((f for s, f in FORMAT_OF_SUFFIX.items() if filename.lower().endswith(s)),
                    None)
     found = sniff_format(data, fmt)
     parsed = parse_dataset(data, fmt=found, target=target,
-                           limits=DatasetLimits.from_settings(settings))
+                           limits=DatasetLimits.from_settings(settings), task=task)
     blob, sha256 = encode(parsed.x, parsed.y)
     shown = sanitize_name(name or filename or f"upload.{found}") or f"upload.{found}"
     return store.add_dataset(

@@ -41,7 +41,8 @@ class Dataset:
     """A split dataset. Arrays are read-only: the instance is shared by the per-process cache.
 
     `x_*` are float64 of shape (n, n_features); `y_*` are int64 class labels in
-    [0, n_classes). With `test_fraction` 0 the test arrays are empty.
+    [0, n_classes), or float64 targets with `n_classes` 0 for an uploaded regression data set.
+    With `test_fraction` 0 the test arrays are empty.
     """
 
     x_train: np.ndarray
@@ -79,17 +80,21 @@ def load(spec: DatasetSpec, draw: int | None = None) -> Dataset:
 def _load_cached(spec_json: str, split_draw: int | None = None) -> Dataset:
     spec = DatasetSpec.model_validate_json(spec_json)
     x, y = _generate(spec)
-    n_classes = int(y.max()) + 1
+    regression = y.dtype.kind == "f"  # an uploaded regression target: 0 classes
+    n_classes = 0 if regression else int(y.max()) + 1
     if split_draw is None:
         train, test = _split(len(y), spec.test_fraction, spec.seed)
+    elif regression:  # no classes to stratify on: a random split from the draw's stream
+        train, test = _split(len(y), spec.test_fraction, split_draw, _DRAW_STREAM)
     else:
         train, test = _stratified_split(y, spec.test_fraction, split_draw)
     x_train, x_test = x[train], x[test]
     if spec.standardize:
         x_train, x_test = _standardize(x_train, x_test)
+    labels = np.float64 if regression else np.int64
     return Dataset(
-        x_train=_frozen(x_train, np.float64), y_train=_frozen(y[train], np.int64),
-        x_test=_frozen(x_test, np.float64), y_test=_frozen(y[test], np.int64),
+        x_train=_frozen(x_train, np.float64), y_train=_frozen(y[train], labels),
+        x_test=_frozen(x_test, np.float64), y_test=_frozen(y[test], labels),
         n_classes=n_classes, n_features=int(x.shape[1]),
     )
 
@@ -100,9 +105,10 @@ def _frozen(array: np.ndarray, dtype: type) -> np.ndarray:
     return out
 
 
-def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split(n: int, test_fraction: float, seed: int,
+           stream: int = _SPLIT_STREAM) -> tuple[np.ndarray, np.ndarray]:
     """Seeded permutation; a positive fraction keeps at least one test and one train point."""
-    order = np.random.default_rng([seed, _SPLIT_STREAM]).permutation(n)
+    order = np.random.default_rng([seed, stream]).permutation(n)
     n_test = 0 if test_fraction == 0 else min(n - 1, max(1, round(n * test_fraction)))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 

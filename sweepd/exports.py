@@ -30,10 +30,10 @@ from sweepd.spec import SweepSpec
 
 ROW_BYTES = 2_048  # a row's fields without its curve, generously
 RESULT_FIELDS = ("status", "train_cost", "train_accuracy", "test_cost", "test_accuracy",
-                 "train_cost_tail", "steps", "diverged_step", "wall_seconds", "curve_every",
+                 "train_r2", "test_r2", "train_cost_tail", "steps", "diverged_step", "wall_seconds", "curve_every",
                  "final_sha256", "initial_sha256")
 TAIL_FIELDS = ("steps", "train_cost", "train_accuracy", "test_cost", "test_accuracy",
-               "oscillating", "cost_gap", "accuracy_gap")
+               "oscillating", "cost_gap", "accuracy_gap", "train_r2", "test_r2")
 
 
 def estimate_bytes(spec: SweepSpec, n_trials: int) -> int:

@@ -141,3 +141,8 @@ class DatasetRecord(_Record):
     n_classes: int
     size_bytes: int
     created_at: datetime
+
+    @property
+    def task(self) -> str:
+        """classification, or regression (a numeric target: stored with 0 classes)."""
+        return "regression" if self.n_classes == 0 else "classification"

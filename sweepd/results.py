@@ -35,7 +35,12 @@ class TailMetrics(BaseModel):
     cost_gap: float | None = None
     """|mean over even steps − mean over odd steps| of the training cost."""
     accuracy_gap: float | None = None
-    """The same gap for the accuracy on the evaluation set (test, else train)."""
+    """The same gap for the accuracy on the evaluation set (test, else train); for a
+    regression target, of its R²."""
+    train_r2: float | None = None
+    """Mean training R² over those steps; null unless the target is a regression target."""
+    test_r2: float | None = None
+    """Mean test R² over those steps; null without a test set or a regression target."""
 
 
 class ResultFields(BaseModel):
@@ -62,6 +67,12 @@ class ResultFields(BaseModel):
     """Test cost after the last step; null without a test set or when not finite."""
     test_accuracy: float | None
     """Test accuracy after the last step, 0–1; null without a test set."""
+    train_r2: float | None = None
+    """A regression target's training R² after the last step, 1 − cost / Var(y) (the cost is
+    the mean squared error); null for classes, where the accuracy is given instead."""
+    test_r2: float | None = None
+    """The test R² after the last step (1 − test cost / Var(y_test)); null without a test set
+    or a regression target."""
     train_cost_tail: float | None
     """Mean training cost over the last 5 % of the recorded curve."""
     steps: int = Field(ge=0)

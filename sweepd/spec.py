@@ -179,9 +179,10 @@ class ModelSpec(_Strict):
         description="Width of each hidden layer, input side first: 1 to 16 layers of 1 to 4096 "
                     "units.")
     activation: Activation = Field("tanh", description="Activation of every hidden layer.")
-    output: Literal["auto", "sigmoid", "softmax"] = Field("auto", description=(
-        "Output layer: sigmoid (one unit, two classes), softmax (one unit per class) or auto "
-        "(sigmoid for two classes, else softmax)."))
+    output: Literal["auto", "sigmoid", "softmax", "linear"] = Field("auto", description=(
+        "Output layer: sigmoid (one unit, two classes), softmax (one unit per class), linear "
+        "(one unit, for an uploaded regression target) or auto (sigmoid for two classes, "
+        "linear for a regression target, else softmax)."))
     plugin: str = Field(models_registry.MLP, pattern=r"^[A-Za-z0-9_.\-]{1,100}$", description=(
         "The model: an installed model plugin's name (GET /api/v1/models lists them); "
         "sweepd.mlp, the default, is the MLP of `hidden` and `activation`."))

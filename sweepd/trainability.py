@@ -9,6 +9,8 @@ of 10⁶ samples spent 11.8 s of API CPU building data sets only to count their 
 
 from __future__ import annotations
 
+from sweepd.errors import InvalidSpec
+from sweepd.models_registry import MLP
 from sweepd.outputs import resolve_output
 from sweepd.shapes import UploadedShapes, dataset_shape
 from sweepd.spec import SweepSpec
@@ -27,3 +29,6 @@ def check_trainable(spec: SweepSpec, uploaded: UploadedShapes | None = None) -> 
         if case not in checked:
             checked.add(case)
             resolve_output(*case)
+        if case[2] == 0 and model.plugin != MLP:
+            raise InvalidSpec(f"model.plugin: a regression target trains on the built-in MLP "
+                              f"({MLP}); {model.plugin} is a classifier plugin")

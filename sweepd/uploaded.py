@@ -8,7 +8,9 @@ form before it is hashed or stored (issue 17):
 
 so the same numbers through any format give the same sha256 and are stored once. Labels are
 class indices 0..k-1 in the sorted order of the uploaded labels; column and class names are
-metadata beside the blob, not in it. Workers get the arrays from the dispatcher through Ray's
+metadata beside the blob, not in it. A regression target (a float y, trained with mse) has its
+own magic, b"SWDATR01", and y as float64 little-endian: the same numbers as classes and as
+targets are two different data sets. Workers get the arrays from the dispatcher through Ray's
 object store and keep them in `register`'s small per-process cache, where
 `sweepd.datasets.load` finds them by sha256.
 """
@@ -19,12 +21,15 @@ import hashlib
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["MAGIC", "arrays", "decode", "encode", "register", "registered"]
+__all__ = ["MAGIC", "REGRESSION_MAGIC", "arrays", "decode", "encode", "provide", "register",
+           "registered"]
 
 MAGIC = b"SWDATA01"
+REGRESSION_MAGIC = b"SWDATR01"
 _HEADER = struct.Struct("<8sQQ")
 _CACHED = 4  # data sets a worker process keeps; the node's object store keeps the rest
 
@@ -37,13 +42,16 @@ def encode(x: np.ndarray, y: np.ndarray) -> tuple[bytes, str]:
 
     Args:
         x: features, (n_rows, n_features), any real dtype (stored as float64).
-        y: class indices, (n_rows,), integers (stored as int64).
+        y: class indices, (n_rows,), integers (stored as int64); or, for a regression target,
+            floats (stored as float64).
     """
     x64 = np.ascontiguousarray(x, dtype="<f8")
-    y64 = np.ascontiguousarray(y, dtype="<i8")
+    regression = np.asarray(y).dtype.kind == "f"
+    y64 = np.ascontiguousarray(y, dtype="<f8" if regression else "<i8")
     if x64.ndim != 2 or y64.shape != (x64.shape[0],):
         raise ValueError(f"x must be (n, d) and y (n,), got {x64.shape} and {y64.shape}")
-    blob = b"".join((_HEADER.pack(MAGIC, *x64.shape), x64.tobytes(), y64.tobytes()))
+    magic = REGRESSION_MAGIC if regression else MAGIC
+    blob = b"".join((_HEADER.pack(magic, *x64.shape), x64.tobytes(), y64.tobytes()))
     return blob, hashlib.sha256(blob).hexdigest()
 
 
@@ -54,10 +62,11 @@ def decode(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
         ValueError: the bytes are not a canonical data set.
     """
     magic, n, d = _HEADER.unpack_from(blob)
-    if magic != MAGIC or len(blob) != _HEADER.size + 8 * n * d + 8 * n:
+    if magic not in (MAGIC, REGRESSION_MAGIC) or len(blob) != _HEADER.size + 8 * n * d + 8 * n:
         raise ValueError("not a canonical sweepd data set")
     x = np.frombuffer(blob, dtype="<f8", count=n * d, offset=_HEADER.size).reshape(n, d)
-    y = np.frombuffer(blob, dtype="<i8", count=n, offset=_HEADER.size + 8 * n * d)
+    y = np.frombuffer(blob, dtype="<i8" if magic == MAGIC else "<f8", count=n,
+                      offset=_HEADER.size + 8 * n * d)
     return x, y
 
 
@@ -68,6 +77,13 @@ def register(sha256: str, x: np.ndarray, y: np.ndarray) -> None:
         _cache.move_to_end(sha256)
         while len(_cache) > _CACHED:
             _cache.popitem(last=False)
+
+
+def provide(read_blob: Callable[[str], bytes], sha256: str) -> None:
+    """Make an uploaded data set loadable in this process (the API's comparisons and pages,
+    a replay), reading its canonical bytes with `read_blob` unless this process has it."""
+    if not registered(sha256):
+        register(sha256, *decode(read_blob(sha256)))
 
 
 def registered(sha256: str) -> bool:

@@ -35,6 +35,10 @@ Target = Annotated[str | None, Query(min_length=1, max_length=255, description=(
     "The label column of a CSV or Parquet table (every other column is a numeric feature)."))]
 Format = Annotated[Literal["csv", "parquet", "npz"] | None, Query(description=(
     "The file's format; unset: from the media type, the file name or the first bytes."))]
+Task = Annotated[Literal["auto", "classification", "regression"], Query(description=(
+    "What the target is: classes (classification), a number to predict (regression: swept with "
+    "`training.loss: mse` and a linear output; R² is reported beside the cost), or auto: "
+    "regression when the target is numeric with a value that is not a whole number."))]
 Name = Annotated[str | None, Query(min_length=1, max_length=200, description=(
     "A name for people; unset: the file name."))]
 Filename = Annotated[str | None, Query(min_length=1, max_length=255, description=(
@@ -53,7 +57,8 @@ def _ref(value: str) -> int | str:
 
 
 def dataset_public(record: DatasetRecord) -> DatasetPublic:
-    return DatasetPublic.model_validate(record.model_dump(exclude={"owner_id"}))
+    return DatasetPublic.model_validate({**record.model_dump(exclude={"owner_id"}),
+                                         "task": record.task})
 
 
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY,
@@ -63,7 +68,8 @@ def dataset_public(record: DatasetRecord) -> DatasetPublic:
 async def upload_dataset_route(request: Request, user: CurrentUser, store: StoreDep,
                                settings: SettingsDep, response: Response,
                                target: Target = None, format: Format = None, name: Name = None,
-                               filename: Filename = None) -> DatasetUploaded:
+                               filename: Filename = None, task: Task = "auto"
+                               ) -> DatasetUploaded:
     """Upload a data set: parsed and validated completely, then stored once by its content.
 
     Missing or non-finite features are refused (no imputation), as are files over
@@ -75,7 +81,8 @@ async def upload_dataset_route(request: Request, user: CurrentUser, store: Store
     record, created = await run_in_threadpool(
         upload_dataset, store, settings, user.id, upload.data,
         target=target or upload.fields.get("target"), fmt=format or upload.declared,
-        filename=upload.filename or filename, name=name or upload.fields.get("name"))
+        filename=upload.filename or filename, name=name or upload.fields.get("name"),
+        task=upload.fields.get("task", task) if task == "auto" else task)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/datasets/{record.id}"
     return DatasetUploaded(**dataset_public(record).model_dump(), created=created)

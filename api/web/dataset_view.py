@@ -24,7 +24,7 @@ from sweepd.storage.store import Store
 MAX_SCATTER_POINTS = 2_000  # points drawn in the scatter (an even sample of larger sets)
 CLASS_COLORS = ("#2166ac", "#d6604d", "#1b7837", "#8073ac", "#e08214", "#35978f", "#c51b7d",
                 "#4d4d4d", "#b8860b", "#5aae61")  # as plots.js draws classes
-WIDTH, HEIGHT, PAD = 420, 320, 36  # the scatter's view box and its margin for the axes
+WIDTH, HEIGHT, PAD = 420, 320, 44  # the scatter's view box and its margin for the axes
 MAX_CLASSES_LISTED = 12
 
 
@@ -34,9 +34,8 @@ def provide(store: Store, dataset: DatasetSpec) -> None:
     Raises:
         NotFound: the data set was deleted since the sweep was stored.
     """
-    if dataset.name == UPLOADED and not uploaded.registered(str(dataset.id)):
-        x, y = uploaded.decode(store.dataset_blob(str(dataset.id)))
-        uploaded.register(str(dataset.id), x, y)
+    if dataset.name == UPLOADED:
+        uploaded.provide(store.dataset_blob, str(dataset.id))
 
 
 def dataset_card(store: Store, owner_id: int, spec: SweepSpec, dataset: DatasetSpec,
@@ -66,19 +65,29 @@ def dataset_card(store: Store, owner_id: int, spec: SweepSpec, dataset: DatasetS
     if data is None:
         return card
     y = np.concatenate([data.y_train, data.y_test])
-    counts = np.bincount(y, minlength=data.n_classes)
-    labels = names if names and len(names) == data.n_classes else [
-        str(c) for c in range(data.n_classes)]
+    regression = data.n_classes == 0  # a numeric target (issue 17): no classes to count
+    what = "a regression target" if regression else f"{data.n_classes} classes"
     card["shape"] = (f"{len(y):,} rows × {data.n_features:,} "
-                     f"feature{'s' if data.n_features != 1 else ''} · {data.n_classes} classes")
+                     f"feature{'s' if data.n_features != 1 else ''} · {what}")
     card["split"] = (f"{len(data.y_train):,} train / {len(data.y_test):,} test"
                      + (", standardized" if dataset.standardize else ""))
-    card["classes"] = list(zip(labels, counts.tolist()))[:MAX_CLASSES_LISTED]
+    if not regression:
+        counts = np.bincount(y, minlength=data.n_classes)
+        labels = names if names and len(names) == data.n_classes else [
+            str(c) for c in range(data.n_classes)]
+        card["classes"] = list(zip(labels, counts.tolist()))[:MAX_CLASSES_LISTED]
     if data.n_features == 2:
         axes = record.feature_names if record and len(record.feature_names) == 2 else [
             "x0", "x1"]
-        card["scatter"] = scatter(np.concatenate([data.x_train, data.x_test]), y, axes)
+        colours = _quintiles(y) if regression else y
+        card["scatter"] = scatter(np.concatenate([data.x_train, data.x_test]), colours, axes)
+        card["scatter"]["coloured_by"] = ("the target's quintile" if regression else "class")
     return card
+
+
+def _quintiles(y: np.ndarray) -> np.ndarray:
+    """Each value's quintile, 0–4: a regression target's colour in the scatter."""
+    return np.searchsorted(np.quantile(y, [0.2, 0.4, 0.6, 0.8]), y, side="right")
 
 
 def scatter(x: np.ndarray, y: np.ndarray, axes: list[str],

@@ -57,7 +57,8 @@ def trial_rows(trials: Sequence[TrialRecord]) -> list[dict[str, Any]]:
 def _row(trial: TrialRecord) -> dict[str, Any]:
     result = trial.result
     figures = {k: rounded(getattr(result, k)) if result else None
-               for k in ("test_accuracy", "train_accuracy", "train_cost_tail", "test_cost")}
+               for k in ("test_accuracy", "train_accuracy", "test_r2", "train_r2",
+                         "train_cost_tail", "test_cost")}
     return {
         "id": trial.id, "seed": trial.seed, "group": group_label(trial.initializer_label,
                                                                  trial.params),

@@ -177,7 +177,9 @@ def sweep_page(store: Store, owner_id: int, sweep_id: int) -> dict[str, Any]:
             "dataset_card": dataset_view.dataset_card(store, owner_id, spec, dataset, data),
             "variance_page": variance_view.page_card(spec),
             "description": spec.description, "groups": groups,
-            "accuracy_key": "test_accuracy" if spec.dataset.test_fraction else "train_accuracy"}
+            # A regression target (issue 17) plots its R² where classes plot an accuracy.
+            "accuracy_key": ("test_" if spec.dataset.test_fraction else "train_")
+            + ("r2" if data is not None and data.n_classes == 0 else "accuracy")}
 
 
 def trial_page(store: Store, owner_id: int, sweep_id: int, trial_id: int) -> dict[str, Any]:

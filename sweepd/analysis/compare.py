@@ -23,7 +23,9 @@ from sweepd.analysis.distances import distance_matrix
 from sweepd.analysis.draw_solutions import split_by_draw
 from sweepd.analysis.function_evidence import function_evidence
 from sweepd.analysis.models import (
+    CLASSIFICATION_METRICS,
     METRICS,
+    REGRESSION_METRICS,
     TAIL_METRICS,
     Comparison,
     Failures,
@@ -39,10 +41,12 @@ from sweepd.analysis.pair import (
     check_architecture,
     compare_pair,
     evaluation,
+    is_regression,
 )
 from sweepd.analysis.stats import binomial_se, describe, noether_min_pairs, paired
 from sweepd.analysis.verdict import CONVERGED_TAIL_CHANGE, build_verdict
 from sweepd.errors import InvalidSpec
+from sweepd.models_registry import MLP
 from sweepd.records import TrialRecord
 from sweepd.spec import ModelSpec
 from sweepd.states import FINAL_TRIAL_STATES
@@ -53,7 +57,8 @@ DEFAULT_MAX_PAIRS = 20_000  # per group, one hidden layer (exact and vectorised)
 DEFAULT_MAX_PAIRS_DEEP = 1_000  # per group, deeper nets (weight matching per pair)
 LARGER_IS_BETTER = {"test_accuracy": True, "train_accuracy": True, "train_cost_tail": False,
                     "train_cost": False, "test_cost": False, "test_accuracy_tail": True,
-                    "train_accuracy_tail": True, "test_cost_tail": False}
+                    "train_accuracy_tail": True, "test_cost_tail": False, "test_r2": True,
+                    "train_r2": True, "test_r2_tail": True, "train_r2_tail": True}
 
 
 def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[int, Any],
@@ -77,7 +82,8 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         tolerance: largest aligned relative distance within one solution (complete linkage).
         n_total: the sweep's number of trials (default: len(trials)).
         max_pairs: pair budget per group for solutions; the first trials by seed that fit are
-            clustered (default 20 000 for one hidden layer, 1 000 for deeper nets).
+            clustered (default 20 000 for one hidden layer, 1 000 for deeper nets and plugin
+            models, which `plugin_compare` compares by running their module).
         seed: bootstrap seed. n_boot: bootstrap resamples.
         loss: the training loss, for the loss barriers ("auto": the engine's bce or ce).
         rope: region of practical equivalence of the ranked accuracy (default: the larger of
@@ -96,8 +102,18 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
             finished trial, or weights that do not fit the model.
     """
     _check_options(metric, tolerance, max_pairs)
+    if model_spec.plugin != MLP:  # any other plugin module: run it on the weights (issue 18)
+        from sweepd.analysis.plugin_compare import compare_plugin_sweep
+
+        return compare_plugin_sweep(
+            trials, weights_by_trial_id, model_spec, dataset, metric=metric,
+            tolerance=tolerance, n_total=n_total, max_pairs=max_pairs, seed=seed, n_boot=n_boot,
+            loss=loss, rope=rope, verdict=verdict, max_matching_cost=max_matching_cost,
+            max_matching_width=max_matching_width)
     ev = evaluation(dataset)
     asked, metric = metric, _available(metric, ev.name)
+    if is_regression(dataset):  # a regression target: its R² stands where an accuracy would
+        metric = metric.replace("accuracy", "r2")
     too_wide = max_matching_width is not None and max(model_spec.hidden) > max_matching_width
     context = _Context(model_spec, ev, _effective_inputs(dataset), metric, tolerance,
                        _pair_budget(model_spec, max_pairs, max_matching_cost), seed, n_boot,
@@ -112,7 +128,7 @@ def compare_sweep(trials: Sequence[TrialRecord], weights_by_trial_id: Mapping[in
         metric=metric, tolerance=tolerance, activation=model_spec.activation, n_total=total,
         n_finished=n_finished, n_with_result=with_result, partial=n_finished < total,
         accuracy_on=ev.name, n_eval=ev.n, min_pairs=noether_min_pairs(),
-        ranked_metric=f"{ev.name}_accuracy_tail", groups=groups,
+        ranked_metric=context.ranked, groups=groups,
         pairs=_pairwise(grouped, context), notes=[],
     )
     notes = _notes(comparison, asked) + _bound_notes(comparison, context, max_matching_width)
@@ -134,9 +150,14 @@ class _Context:
         self.model, self.activation, self.ev = model, model.activation, ev
         self.x_effective, self.metric, self.tolerance = x_effective, metric, tolerance
         self.max_pairs, self.seed, self.n_boot = max_pairs, seed, n_boot
-        self.majority = diag.majority_rate(ev.y)
-        self.dataset, self.loss, self.align = dataset, loss, align
-        self.ranked = f"{ev.name}_accuracy_tail"
+        # A regression target (issue 17): R² where classes have an accuracy, no majority class.
+        self.regression = is_regression(dataset)
+        self.majority = None if self.regression else diag.majority_rate(ev.y)
+        self.dataset, self.align = dataset, align
+        self.loss = "regression" if self.regression else loss
+        self.score = "r2" if self.regression else "accuracy"
+        self.ranked = f"{ev.name}_{self.score}_tail"
+        self.metrics = REGRESSION_METRICS if self.regression else CLASSIFICATION_METRICS
 
 
 def _check_options(metric: str, tolerance: float, max_pairs: int | None) -> None:
@@ -150,7 +171,8 @@ def _check_options(metric: str, tolerance: float, max_pairs: int | None) -> None
 
 def default_max_pairs(model: ModelSpec) -> int:
     """The pair budget per group when none is given."""
-    return DEFAULT_MAX_PAIRS if len(model.hidden) == 1 else DEFAULT_MAX_PAIRS_DEEP
+    one_layer = len(model.hidden) == 1 and model.plugin == MLP  # plugins: weight matching
+    return DEFAULT_MAX_PAIRS if one_layer else DEFAULT_MAX_PAIRS_DEEP
 
 
 def pair_cost(model: ModelSpec) -> int:
@@ -215,8 +237,9 @@ def _value(trial: TrialRecord, metric: str) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _accuracy(trial: TrialRecord, ev: Evaluation) -> float | None:
-    return _value(trial, "test_accuracy" if ev.name == "test" else "train_accuracy")
+def _accuracy(trial: TrialRecord, ev: Evaluation, score: str = "accuracy") -> float | None:
+    """The final accuracy (R² for a regression target: `score` "r2") on the evaluation set."""
+    return _value(trial, f"{ev.name}_{score}")
 
 
 def _layers_of(trial: TrialRecord, weights: Mapping[int, Any], model: ModelSpec) -> Layers:
@@ -234,14 +257,15 @@ def _diagnose(done: list[TrialRecord], layers: dict[int, Layers],
     found = diag.diagnose_stack([layers[t.id] for t in done], ctx.x_effective, ctx.activation)
     out = []
     for i, trial in enumerate(done):
-        accuracy = _accuracy(trial, ctx.ev)
+        accuracy = _accuracy(trial, ctx.ev, ctx.score)
         out.append(TrialDiagnostics(
             trial_id=trial.id, seed=trial.seed,
             diverged=trial.result.status == "diverged" or not found.finite[i],
             symmetry_never_broken=bool(found.symmetry_never_broken[i]),
             dead_units=int(found.dead_units[i].sum()),
-            stuck_at_chance=accuracy is not None and diag.stuck_at_chance(
-                accuracy, ctx.majority, ctx.ev.n),
+            stuck_at_chance=accuracy is not None and (
+                accuracy <= 0.0 if ctx.majority is None  # R²: no better than the mean
+                else diag.stuck_at_chance(accuracy, ctx.majority, ctx.ev.n)),
             effective_units=[int(c) for c in found.effective_units[i]]
             if found.finite[i] else None,
             tail_change=diag.tail_change(trial.result.curve),
@@ -260,14 +284,15 @@ def _group_result(key: tuple[str, str], members: list[TrialRecord],
     # The IQM's bootstrap interval is drawn for the ranked metric only: the verdict reports it.
     stats = {m: describe([v for t in done if (v := _value(t, m)) is not None],
                          seed=ctx.seed, n_boot=ctx.n_boot, iqm_interval=m == ctx.ranked)
-             for m in METRICS}
+             for m in ctx.metrics}
     accuracy = stats[ctx.ranked].mean
     return Group(
         initializer=key[1], params=dict(members[0].params), n_trials=len(members),
         n_finished=len(done), stats=stats,
         steps=max((t.result.steps for t in done), default=None),
         hidden=list(ctx.model.hidden),
-        accuracy_noise_floor=None if accuracy is None else binomial_se(accuracy, ctx.ev.n),
+        accuracy_noise_floor=None if accuracy is None or ctx.regression
+        else binomial_se(accuracy, ctx.ev.n),
         failures=_failures(members, trials),
         solutions=_solutions(done, layers, trials, ctx), trials=trials,
     )
@@ -300,7 +325,7 @@ def _solutions(done: list[TrialRecord], layers: dict[int, Layers],
     # Clustered within each data draw (issue 16); one draw: all runs together.
     split = split_by_draw(matrices.aligned_relative, [t.data_seed for t in chosen],
                           [_converged(by_id[t.id]) for t in chosen], ctx.tolerance,
-                          [_accuracy(t, ctx.ev) for t in chosen])
+                          [_accuracy(t, ctx.ev, ctx.score) for t in chosen])
     upper = split.pairs
     nets = [layers[t.id] for t in chosen]
     return Solutions(

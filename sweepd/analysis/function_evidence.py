@@ -51,10 +51,15 @@ def function_evidence(nets: Sequence[Layers], x_eval: np.ndarray, x_train: np.nd
     pairs = _pairs(len(nets), MAX_PAIRS, rng)
     x = _subsample(np.asarray(x_eval, dtype=np.float64))
     hidden, z = zip(*(_outputs(net, x, activation) for net in nets))
-    classes = [_classes(zi) for zi in z]
-    probs = [_probabilities(zi) for zi in z]
-    dis = np.array([np.mean(classes[i] != classes[j]) for i, j in pairs])
-    dp = np.array([np.mean(np.abs(probs[i] - probs[j])) for i, j in pairs])
+    if loss == "regression":  # no classes: |Δŷ| in units of the target's std, no disagreement
+        scale = float(np.std(np.asarray(y_train, dtype=np.float64))) or 1.0
+        dis = None
+        dp = np.array([np.mean(np.abs(z[i] - z[j])) / scale for i, j in pairs])
+    else:
+        classes = [_classes(zi) for zi in z]
+        probs = [_probabilities(zi) for zi in z]
+        dis = np.array([np.mean(classes[i] != classes[j]) for i, j in pairs])
+        dp = np.array([np.mean(np.abs(probs[i] - probs[j])) for i, j in pairs])
     ckas = [c for i, j in pairs if (c := linear_cka(hidden[i], hidden[j])) is not None]
     barrier_pairs = pairs[:MAX_BARRIER_PAIRS]
     xt = _subsample(np.asarray(x_train, dtype=np.float64), MAX_BARRIER_POINTS)
@@ -63,8 +68,10 @@ def function_evidence(nets: Sequence[Layers], x_eval: np.ndarray, x_train: np.nd
              for i, j in barrier_pairs]
     total = len(nets) * (len(nets) - 1) // 2
     return FunctionEvidence(
-        n_pairs=len(pairs), sampled=len(pairs) < total, disagreement=float(dis.mean()),
-        max_disagreement=float(dis.max()), mean_abs_dp=float(dp.mean()),
+        n_pairs=len(pairs), sampled=len(pairs) < total,
+        disagreement=float(dis.mean()) if dis is not None else None,
+        max_disagreement=float(dis.max()) if dis is not None else None,
+        mean_abs_dp=float(dp.mean()),
         n_barrier_pairs=len(lines),
         barrier_raw=float(np.mean([b.raw.barrier for b in lines])),
         barrier_aligned=float(np.mean([b.aligned.barrier for b in lines])),

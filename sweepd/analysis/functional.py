@@ -7,6 +7,9 @@ exact-erf gelu or linear; the output is a sigmoid unit when the output layer has
 softmax otherwise; the loss is the mean binary cross-entropy (sigmoid) or cross-entropy
 (softmax) — "ce" on a sigmoid output is bce — or, when asked for, the mean squared error of
 the probabilities against the targets (the label, or one-hot rows) over all output entries.
+A regression target (issue 17; loss "regression") has one linear output unit, the squared
+error against the float target as its loss, and the fraction of variance unexplained,
+1 − R² = mse / Var(y), as its error.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sweepd.analysis._net import Layers, Net, as_layers, check_activation
 from sweepd.analysis.alignment import aligned_distance
 
 LEAKY_SLOPE = 0.01
-LOSSES = ("auto", "bce", "ce", "mse")
+LOSSES = ("auto", "bce", "ce", "mse", "regression")
 DEFAULT_ALPHAS = np.linspace(0.0, 1.0, 25)
 
 
@@ -86,6 +89,8 @@ def predict(net: Net, x: np.ndarray, activation: str) -> np.ndarray:
 
 def _loss(z: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
     """Mean loss over points; `z` may carry a leading batch axis."""
+    if loss == "regression":  # a linear output against a float target
+        return np.mean((z[..., 0] - np.asarray(y, dtype=np.float64)) ** 2, axis=-1)
     y = np.asarray(y, dtype=np.int64)
     binary = z.shape[-1] == 1
     kind = ("bce" if binary else "ce") if loss == "auto" else loss
@@ -111,7 +116,15 @@ def evaluate(net: Net, x: np.ndarray, y: np.ndarray, activation: str,
         ValueError: a loss that does not fit the output layer.
     """
     z = logits(net, x, activation)
-    return float(_loss(z, y, loss)), float(np.mean(_classes(z) != np.asarray(y)))
+    return float(_loss(z, y, loss)), float(_error(z, y, loss))
+
+
+def _error(z: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """Error rate over points (1 − R² for a regression target); `z` may carry a batch axis."""
+    if loss == "regression":
+        variance = float(np.var(np.asarray(y, dtype=np.float64)))
+        return _loss(z, y, loss) / (variance if variance > 0 else 1.0)
+    return np.mean(_classes(z) != np.asarray(y), axis=-1)
 
 
 def disagreement(a: Net, b: Net, x: np.ndarray, activation: str) -> float:
@@ -139,7 +152,7 @@ def interpolate(a: Net, b: Net, x: np.ndarray, y: np.ndarray, activation: str,
         x, y: the points (training set for the barrier of docs/science.md §3) and integer labels.
         activation: the hidden activation.
         alphas: the grid of α in [0, 1]; 25 evenly spaced points when None.
-        loss: "auto" (the engine's: bce or ce), "bce", "ce" or "mse".
+        loss: "auto" (the engine's: bce or ce), "bce", "ce", "mse" or "regression".
 
     Returns:
         The curves and the loss and error barriers; the barrier's baseline uses the exact
@@ -158,7 +171,7 @@ def interpolate(a: Net, b: Net, x: np.ndarray, y: np.ndarray, activation: str,
                for (ka, ba), (kb, bb) in zip(la, lb)]
     z = forward(stacked, x, check_activation(activation))[1]
     losses = _loss(z, y, loss)
-    errors = np.mean(_classes(z) != np.asarray(y), axis=-1)
+    errors = _error(z, y, loss)
     return Interpolation(grid, losses[:-2], errors[:-2],
                          _barrier(grid, losses[:-2], losses[-2], losses[-1]),
                          _barrier(grid, errors[:-2], errors[-2], errors[-1]))

@@ -13,12 +13,19 @@ from pydantic import BaseModel, ConfigDict
 from sweepd.analysis.verdict_models import Verdict
 
 Metric = Literal["test_accuracy", "train_accuracy", "train_cost_tail", "train_cost", "test_cost",
-                 "test_accuracy_tail", "train_accuracy_tail", "test_cost_tail"]
+                 "test_accuracy_tail", "train_accuracy_tail", "test_cost_tail",
+                 "test_r2", "train_r2", "test_r2_tail", "train_r2_tail"]
 METRICS: tuple[str, ...] = Metric.__args__  # type: ignore[attr-defined]
 SUMMARY_METRICS = METRICS
 # Means over the last steps (TrialResult.tail): the verdict ranks on these (issue 11).
 TAIL_METRICS = {"test_accuracy_tail": "test_accuracy", "train_accuracy_tail": "train_accuracy",
-                "test_cost_tail": "test_cost"}
+                "test_cost_tail": "test_cost", "test_r2_tail": "test_r2",
+                "train_r2_tail": "train_r2"}
+# A regression target (issue 17) has R² where classes have an accuracy: each task summarises
+# its own metrics.
+REGRESSION_ONLY = ("test_r2", "train_r2", "test_r2_tail", "train_r2_tail")
+CLASSIFICATION_METRICS = tuple(m for m in METRICS if m not in REGRESSION_ONLY)
+REGRESSION_METRICS = tuple(m for m in METRICS if "accuracy" not in m)
 
 
 class _Model(BaseModel):
@@ -236,7 +243,8 @@ class FunctionEvidence(_Model):
     max_disagreement: float | None
     """Largest disagreement over the pairs."""
     mean_abs_dp: float | None
-    """Mean |p_A(x) − p_B(x)| of the predicted probability."""
+    """Mean |p_A(x) − p_B(x)| of the predicted probability; for a regression target (no
+    disagreement), the mean |ŷ_A(x) − ŷ_B(x)| in units of the target's standard deviation."""
     n_barrier_pairs: int
     """Pairs whose loss barrier was computed."""
     barrier_raw: float | None
@@ -245,6 +253,9 @@ class FunctionEvidence(_Model):
     """The same after aligning the second run to the first."""
     cka: float | None
     """Mean linear CKA of the first hidden layer's activations (1: same representation)."""
+    cka_layers: list[float | None] | None = None
+    """Mean linear CKA of each layer's activations, input side first (plugin models; null for
+    the built-in MLP, whose first layer is `cka`)."""
 
 
 class Group(_Model):
@@ -378,8 +389,9 @@ class PairComparison(_Model):
     """Per hidden layer: b's unit placed at each position of a."""
     signs: list[list[int]]
     """Per hidden layer: the sign applied to each of b's units (odd activations only; else all 1)."""
-    disagreement: float
-    """Share of evaluation points the two nets predict differently."""
+    disagreement: float | None
+    """Share of evaluation points the two nets predict differently; null for a regression
+    target (no classes)."""
     disagreement_on: Literal["test", "train"]
     """The set the disagreement is measured on."""
     n_points: int

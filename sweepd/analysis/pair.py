@@ -47,6 +47,11 @@ class Evaluation:
         return len(self.y)
 
 
+def is_regression(dataset: DatasetLike) -> bool:
+    """A regression target (float y, issue 17) rather than class labels."""
+    return np.asarray(dataset.y_train).dtype.kind == "f"
+
+
 def evaluation(dataset: DatasetLike) -> Evaluation:
     """The test set when the dataset has one, otherwise the training set."""
     if len(dataset.y_test):
@@ -89,6 +94,8 @@ def compare_pair(trial_a: TrialRecord, weights_a: Any, trial_b: TrialRecord, wei
     ev = evaluation(dataset)
     x_train, y_train = np.asarray(dataset.x_train), np.asarray(dataset.y_train)
     grid = DEFAULT_ALPHAS if alphas is None else alphas
+    regression = is_regression(dataset)  # squared error; 1 − R² as the error; no classes
+    loss = "regression" if regression else loss
     try:
         raw = interpolate(la, lb, x_train, y_train, activation, grid, loss)
         aligned = interpolate(alignment.reference, alignment.aligned, x_train, y_train,
@@ -105,7 +112,8 @@ def compare_pair(trial_a: TrialRecord, weights_a: Any, trial_b: TrialRecord, wei
         aligned_relative_distance=alignment.relative_distance, exact=alignment.exact,
         permutations=[p.tolist() for p in alignment.permutations],
         signs=[s.astype(int).tolist() for s in alignment.signs],
-        disagreement=disagreement(la, lb, ev.x, activation), disagreement_on=ev.name,
+        disagreement=None if regression else disagreement(la, lb, ev.x, activation),
+        disagreement_on=ev.name,
         n_points=ev.n, barrier_raw=_curve(raw), barrier_aligned=_curve(aligned),
         cka=[linear_cka(h1, h2) for h1, h2 in zip(hidden_a, hidden_b)],
     )

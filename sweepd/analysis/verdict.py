@@ -115,7 +115,8 @@ def _point(groups: list[Group], comparison: Comparison, rope: float | None,
     arms = [make_arm(g, comparison.ranked_metric) for g in groups]
     working = [a for a in arms if a.failure is None and a.values.size]
     best = max(working, key=lambda a: (a.values.size >= 2, a.iqm), default=None)
-    width, width_reason = _rope(best, comparison.n_eval, comparison.accuracy_on, rope)
+    width, width_reason = _rope(best, comparison.n_eval, comparison.accuracy_on, rope,
+                                regression="_r2" in comparison.ranked_metric)
     for arm in working:
         arm.outliers = find_outliers(arm, width)
     ranking = _rank(arms, best, width, alpha)
@@ -128,9 +129,16 @@ def _point(groups: list[Group], comparison: Comparison, rope: float | None,
                         more_seeds=more, text=point_text(params, solutions, choice, more))
 
 
-def _rope(best: Arm | None, n_eval: int, on: str, rope: float | None) -> tuple[float, str]:
+REGRESSION_ROPE = 0.01  # R² differences within this count as equivalent (issue 17)
+
+
+def _rope(best: Arm | None, n_eval: int, on: str, rope: float | None, *,
+          regression: bool = False) -> tuple[float, str]:
     if rope is not None:
         return rope, f"±{pp(rope)}, as asked"
+    if regression:  # R² has no binomial noise to size the band by
+        return REGRESSION_ROPE, (f"±{pp(REGRESSION_ROPE)} of R² (the default for a regression "
+                                 "target; pass rope= to change it)")
     mean = float(best.values.mean()) if best is not None else 0.5
     se = binomial_se(min(1.0, max(0.0, mean)), n_eval)
     if se >= ROPE_MIN:

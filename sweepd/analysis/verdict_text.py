@@ -98,12 +98,19 @@ def _symmetry_clause(evidence: Sequence[WeightEvidence]) -> str:
     removes = [e.alignment_removes for e in evidence if e.alignment_removes is not None]
     if not removes:
         return "one run per initializer, nothing to align"
-    return (f"aligning hidden units by order and sign removes "
+    return (f"aligning hidden units (or channels) modulo symmetry removes "
             f"{statistics.median(removes):.0%} of the distance between runs")
 
 
 def _function_clause(evidence: Sequence[WeightEvidence]) -> str:
     with_pairs = [e for e in evidence if e.disagreement is not None]
+    shifts = [e.mean_abs_dp for e in evidence if e.mean_abs_dp is not None]
+    if not with_pairs and shifts:  # a regression target: no classes to disagree on (issue 17)
+        barriers = [e.barrier_aligned for e in evidence if e.barrier_aligned is not None]
+        text = (f"their predictions differ by {statistics.median(shifts):.2g} of the target's "
+                "standard deviation on average")
+        return text + (f", aligned loss barrier {statistics.median(barriers):.2g}"
+                       if barriers else "")
     if not with_pairs:
         return "there are too few runs to compare what they compute"
     dis = statistics.median(e.disagreement for e in with_pairs)

@@ -173,23 +173,36 @@ def _batches(batch: _Batch) -> FullBatch | MiniBatches:
 
 @dataclasses.dataclass
 class _Metrics:
-    """Final metrics per model, on the CPU; test entries are None without a test set."""
+    """Final metrics per model, on the CPU; test entries are None without a test set.
+
+    For a regression target the accuracies are None and the scores are R² (`_scores`)."""
 
     train_cost: list[float]
-    train_accuracy: list[float]
+    train_accuracy: list[float] | None
     test_cost: list[float] | None
     test_accuracy: list[float] | None
+    train_r2: list[float] | None = None
+    test_r2: list[float] | None = None
+
+
+def _scores(batch: _Batch, cost: list[float], correct: list[float], y: np.ndarray
+            ) -> tuple[list[float] | None, list[float] | None]:
+    """(accuracies, None) for classes; (None, R² = 1 − mse / Var(y)) for a regression target."""
+    if batch.data.n_classes:  # classes (a regression target has none)
+        return [c / len(y) for c in correct], None
+    variance = float(np.var(y))
+    return None, [1.0 - c / variance for c in cost]
 
 
 def _evaluate(batch: _Batch) -> _Metrics:
-    train_cost, train_correct = batch.net.evaluate(batch.full)
-    n_train, n_test = len(batch.data.y_train), len(batch.data.y_test)
-    metrics = _Metrics(train_cost.tolist(), [c / n_train for c in train_correct.tolist()],
-                       None, None)
+    train_cost, train_correct = (v.tolist() for v in batch.net.evaluate(batch.full))
+    train_acc, train_r2 = _scores(batch, train_cost, train_correct, batch.data.y_train)
+    metrics = _Metrics(train_cost, train_acc, None, None, train_r2=train_r2)
     if batch.test is not None:
-        test_cost, test_correct = batch.net.evaluate(batch.test)
-        metrics.test_cost = test_cost.tolist()
-        metrics.test_accuracy = [c / n_test for c in test_correct.tolist()]
+        test_cost, test_correct = (v.tolist() for v in batch.net.evaluate(batch.test))
+        metrics.test_cost = test_cost
+        metrics.test_accuracy, metrics.test_r2 = _scores(batch, test_cost, test_correct,
+                                                         batch.data.y_test)
     return metrics
 
 
@@ -219,18 +232,27 @@ def _tail_metrics(batch: _Batch, values: list[list[float]]) -> TailMetrics | Non
     train_cost, train_correct, test_cost, test_correct = values
     if not all(math.isfinite(v) for v in train_cost):
         return None
-    n_train, n_test = len(batch.data.y_train), len(batch.data.y_test)
-    train_acc = [c / n_train for c in train_correct]
-    test_acc = [c / n_test for c in test_correct] if batch.test is not None else None
-    finite_test = test_acc is not None and all(math.isfinite(v) for v in test_cost)
+    train_acc, train_r2 = _scores(batch, train_cost, train_correct, batch.data.y_train)
+    test_acc, test_r2 = (_scores(batch, test_cost, test_correct, batch.data.y_test)
+                         if batch.test is not None else (None, None))
+    tested = batch.test is not None
+    finite_test = tested and all(math.isfinite(v) for v in test_cost)
+    scored = (test_acc or test_r2) if tested else (train_acc or train_r2)
     return TailMetrics(
-        steps=len(train_cost), train_cost=_mean(train_cost), train_accuracy=_mean(train_acc),
+        steps=len(train_cost), train_cost=_mean(train_cost),
+        train_accuracy=_mean(train_acc) if train_acc is not None else None,
         test_cost=_mean(test_cost) if finite_test else None,
         test_accuracy=_mean(test_acc) if test_acc is not None else None,
         oscillating=oscillation.is_period_two(train_cost),
         cost_gap=oscillation.phase_gap(train_cost),
-        accuracy_gap=oscillation.phase_gap(test_acc if test_acc is not None else train_acc),
+        accuracy_gap=oscillation.phase_gap(scored) if scored is not None else None,
+        train_r2=_mean(train_r2) if train_r2 is not None else None,
+        test_r2=_mean(test_r2) if test_r2 is not None and finite_test else None,
     )
+
+
+def _at(values: list[float] | None, k: int, ok: bool) -> float | None:
+    return _finite(values[k], ok) if values else None
 
 
 def _mean(values: list[float]) -> float:
@@ -250,9 +272,10 @@ def _result(batch: _Batch, k: int, trace: Trace, metrics: _Metrics, diverged_at:
     return TrialResult(
         cell_key=trial.cell_key, status="ok" if ok else "diverged",
         train_cost=_finite(metrics.train_cost[k], ok),
-        train_accuracy=_finite(metrics.train_accuracy[k], ok),
+        train_accuracy=_at(metrics.train_accuracy, k, ok),
         test_cost=_finite(metrics.test_cost[k], ok) if metrics.test_cost else None,
-        test_accuracy=_finite(metrics.test_accuracy[k], ok) if metrics.test_accuracy else None,
+        test_accuracy=_at(metrics.test_accuracy, k, ok),
+        train_r2=_at(metrics.train_r2, k, ok), test_r2=_at(metrics.test_r2, k, ok),
         train_cost_tail=_tail(trace, k, schedule, metrics.train_cost[k], ok),
         steps=schedule.total if ok else diverged_at, diverged_step=diverged_at,
         wall_seconds=wall, curve_every=schedule.curve_every,

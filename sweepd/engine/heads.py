@@ -11,6 +11,8 @@ Supported pairs (the output is sigmoid with one unit for binary problems, softma
     sigmoid + mse   loss = (σ(z) - y)²
     softmax + ce    loss = logsumexp(z) - z_y; grad (softmax(z) - t)/b
     softmax + mse   loss = mean over classes of (softmax(z) - t)², as Keras
+    linear  + mse   loss = (z - y)², y a regression target (issue 17); no correct predictions:
+                    the engine reports R² = 1 - cost / Var(y) beside the cost instead
 
 K-invariance: transcendental functions (exp, log) are evaluated only into the workspace's
 aligned buffers. On a freshly allocated contiguous (K, ·, b) tensor ATen would iterate all K
@@ -113,21 +115,41 @@ class MSE(Head):
         return prob.sub_(ws.target).square_().sum(dim=(1, 2)) / (ws.rows * self.n_out)
 
 
+class LinearMSE(Head):
+    """A linear output unit and the squared error against a float target (regression)."""
+
+    def targets(self, labels: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        return labels.to(dtype).unsqueeze(0)
+
+    def grad(self, ws: Workspace) -> None:
+        torch.sub(ws.logits, ws.target, out=ws.delta[-1]).mul_(2.0 / ws.rows)
+
+    def loss(self, ws: Workspace) -> torch.Tensor:
+        torch.sub(ws.logits, ws.target, out=ws.scratch)
+        return ws.scratch.square_().sum(dim=(1, 2)) / ws.rows
+
+    def correct(self, ws: Workspace) -> torch.Tensor:
+        """Nothing is classified: zeros (the engine reports R² instead of an accuracy)."""
+        return ws.logits.new_zeros(ws.logits.shape[0], dtype=torch.int64)
+
+
 def make_head(output: str, loss: str, n_classes: int) -> Head:
     """The head for a model's `output` and a training `loss` on `n_classes` classes.
 
     Args:
-        output: "auto", "sigmoid" or "softmax" (auto: sigmoid for 2 classes, else softmax).
+        output: "auto", "sigmoid", "softmax" or "linear" (`sweepd.outputs.resolve_output`).
         loss: "auto", "bce", "ce" or "mse" (auto: bce for sigmoid, ce for softmax).
-        n_classes: number of classes in the dataset.
+        n_classes: number of classes in the dataset; 0 for a regression target.
 
     Returns:
-        The head, with `n_out` 1 for sigmoid and `n_classes` for softmax.
+        The head, with `n_out` 1 for sigmoid and linear and `n_classes` for softmax.
 
     Raises:
-        InvalidSpec: sigmoid output on more than two classes, or bce with a softmax output.
+        InvalidSpec: an output or loss that does not fit the dataset (`resolve_output`).
     """
     output, loss = resolve_output(output, loss, n_classes)
+    if output == "linear":
+        return LinearMSE(1)
     if output == "sigmoid":
         return MSE(1) if loss == "mse" else SigmoidBCE(1)
     return MSE(n_classes) if loss == "mse" else SoftmaxCE(n_classes)

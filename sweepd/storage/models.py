@@ -217,6 +217,8 @@ class SqlResult(Base):
     train_accuracy: Mapped[float | None] = mapped_column(Float)
     test_cost: Mapped[float | None] = mapped_column(Float)
     test_accuracy: Mapped[float | None] = mapped_column(Float)
+    train_r2: Mapped[float | None] = mapped_column(Float)  # regression targets only (0008)
+    test_r2: Mapped[float | None] = mapped_column(Float)
     train_cost_tail: Mapped[float | None] = mapped_column(Float)
     steps: Mapped[int] = mapped_column(Integer)
     diverged_step: Mapped[int | None] = mapped_column(Integer)

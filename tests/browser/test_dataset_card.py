@@ -42,6 +42,7 @@ class DataSite:
     uploaded_id: int
     moons_id: int
     iris_id: int
+    regression_id: int
 
 
 def two_blobs_csv() -> bytes:
@@ -52,6 +53,15 @@ def two_blobs_csv() -> bytes:
                         rng.normal((2.0, 1.0), 0.7, (half, 2))])
     frame = pd.DataFrame({"width": x[:, 0], "height": x[:, 1],
                           "kind": ["red"] * half + ["blue"] * half})
+    return frame.to_csv(index=False).encode()
+
+
+def sloped_csv() -> bytes:
+    """400 points whose `height` is a noisy plane over two features: a regression target."""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-1, 1, (400, 2))
+    frame = pd.DataFrame({"u": x[:, 0], "v": x[:, 1],
+                          "height": 2 * x[:, 0] - x[:, 1] + rng.normal(0, 0.1, 400)})
     return frame.to_csv(index=False).encode()
 
 
@@ -71,9 +81,12 @@ def data_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataSite]:
         spec = SweepSpec.model_validate(small_spec(name, dataset=dataset))
         return submit_sweep(store, settings, owner, spec)[0].id
 
+    target, _ = upload_dataset(store, settings, owner, sloped_csv(), target="height",
+                               filename="slope.csv")
     ids = (submit("on-uploaded", {"name": "uploaded", "id": record.id, "seed": 0}),
            submit("on-moons", {"name": "moons", "n_samples": 200, "noise": 0.2, "seed": 0}),
-           submit("on-iris", {"name": "iris", "seed": 0}))
+           submit("on-iris", {"name": "iris", "seed": 0}),
+           submit("on-target", {"name": "uploaded", "id": target.id, "seed": 0}))
     try:
         with serve_app(create_app(settings, store)) as base:
             yield DataSite(base, token, *ids)
@@ -144,4 +157,24 @@ def test_built_in_dataset_with_more_features_shows_its_shape_and_no_scatter(data
     assert card.find_element(By.ID, "dataset-shape").text == "150 rows × 4 features · 3 classes"
     assert classes_of(card) == ["0: 50", "1: 50", "2: 50"]
     assert card.find_elements(By.ID, "dataset-scatter") == []
+    assert_clean(browser)
+
+
+def test_regression_dataset_card_and_page_speak_of_r2(data_site, browser):
+    browser.get(f"{data_site.url}/")
+    if "/signin" in browser.current_url:  # run alone: not signed in by an earlier test
+        _signed_in(browser, data_site)
+    card = open_card(browser, data_site, data_site.regression_id)
+    assert card.find_element(By.ID, "dataset-shape").text == (
+        "400 rows × 2 features · a regression target")
+    assert card.find_elements(By.ID, "dataset-classes") == []
+    drawn = points(card)
+    assert len(drawn) == 400
+    assert {p.get_attribute("data-class") for p in drawn} == {"0", "1", "2", "3", "4"}
+    assert "coloured by the target's quintile" in card.find_element(
+        By.ID, "dataset-scatter-note").text
+    headings = [h.get_attribute("textContent").strip()  # the results part is hidden till a result
+                for h in browser.find_elements(By.TAG_NAME, "h2")]
+    assert "Test R² over seeds" in headings and "Test accuracy over seeds" not in headings
+    card_shot(browser, card, "sweep-dataset-card-regression")
     assert_clean(browser)

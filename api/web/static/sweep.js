@@ -6,7 +6,9 @@
   const id = root.dataset.sweepId;
   const twoD = root.dataset.twoD === "true";
   const accuracyKey = root.dataset.accuracy;
-  const accuracyTitle = accuracyKey === "test_accuracy" ? "test accuracy" : "train accuracy";
+  // R² for a regression target (issue 17), the accuracy otherwise.
+  const [accuracySet, accuracyKind] = accuracyKey.split("_");
+  const accuracyTitle = `${accuracySet} ${accuracyKind === "r2" ? "R²" : "accuracy"}`;
   const $ = (name) => document.getElementById(name);
   const REFRESH_MS = 8000; // while running: at most one recomputation of the figures per 8 s
 
@@ -34,7 +36,7 @@
   const columns = [["id", "Trial"], ["seed", "Seed"], ["group", "Initializer"], ["state", "State"],
     [accuracyKey, accuracyTitle], ["train_cost_tail", "Train cost"], ["test_cost", "Test cost"],
     ["steps", "Steps"], ["wall_seconds", "Time (s)"]];
-  if (accuracyKey === "test_accuracy") columns.splice(5, 0, ["train_accuracy", "train accuracy"]);
+  if (accuracySet === "test") columns.splice(5, 0, ["train_" + accuracyKind, "train " + accuracyTitle.split(" ")[1]]);
   const trialTable = tables.trialTable({ box: $("trials-table"), pager: $("trials-pager"),
     groupFilter: $("filter-group"), stateFilter: $("filter-state"), columns, colorOf, trialUrl,
     weightsUrl: (tid) => `/web-api/sweeps/${id}/trials/${tid}/weights` });

@@ -278,3 +278,34 @@ def test_submit_sweep_on_uploaded_dataset_checks_its_classes(client):
     spec = uploaded_spec(record["id"], model={"hidden": [4], "output": "sigmoid"})
     refused = client.post("/api/v1/sweeps", json=spec)
     assert refused.status_code == 422 and "3" in refused.json()["detail"]
+
+
+def _regression_csv() -> bytes:
+    x, _ = breast_cancer_arrays()
+    frame = pd.DataFrame(x[:, :3], columns=["a", "b", "c"])
+    frame[TARGET] = x[:, 3]  # a measurement, not a class: a regression target
+    return frame.to_csv(index=False, float_format="%.17g").encode()
+
+
+def test_upload_dataset_regression_target_by_query_and_by_form_field(client, counts):
+    data = _regression_csv()
+    response = upload(client, data)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["task"] == "regression" and body["n_classes"] == 0
+    assert body["class_names"] == [] and body["class_counts"] == []
+    assert client.get(f"{DATASETS}/{body['id']}").json()["task"] == "regression"
+    files = {"file": ("m.csv", data, "text/csv")}
+    again = client.post(DATASETS, files=files, data={"target": TARGET, "task": "regression"})
+    assert again.status_code == 200 and again.json()["id"] == body["id"]
+
+
+@pytest.mark.parametrize("how", ["query", "form"])
+def test_upload_dataset_unknown_task_refused(client, assert_refused, how):
+    data = _regression_csv()
+    if how == "query":
+        response = upload(client, data, task="clustering")
+    else:
+        response = client.post(DATASETS, files={"file": ("m.csv", data, "text/csv")},
+                               data={"target": TARGET, "task": "clustering"})
+    assert_refused(response, 422)
