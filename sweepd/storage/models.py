@@ -33,6 +33,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from sweepd.storage.packed import pack_curve, unpack_curve
+
 # Stable constraint names, so that Alembic emits the same names on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +73,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class PackedCurve(TypeDecorator[list]):
+    """A cost curve stored as packed floats (`sweepd.storage.packed`), a list in Python."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: list | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else pack_curve(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> list | None:
+        return None if value is None else unpack_curve(value)
 
 
 class Base(DeclarativeBase):
@@ -224,7 +239,7 @@ class SqlResult(Base):
     diverged_step: Mapped[int | None] = mapped_column(Integer)
     wall_seconds: Mapped[float] = mapped_column(Float)
     curve_every: Mapped[int] = mapped_column(Integer)
-    curve: Mapped[list[float | None]] = mapped_column(JSON)
+    curve: Mapped[list[float | None]] = mapped_column(PackedCurve)  # bytes since 0009
     # Weights are only read by the weights download and the comparison: keep them out of
     # every other query.
     final_weights: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

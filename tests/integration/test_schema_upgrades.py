@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from sweepd import uploaded
 from sweepd.errors import SchemaOutOfDate
-from sweepd.storage.database import create_engine
+from sweepd.storage.database import create_engine, writer
 from sweepd.storage.schema import current_revision, head_revision, migrate, open_store
 
 STORED = sorted((Path(__file__).parent.parent / "data" / "schemas").glob("*.sqlite"))
@@ -42,6 +43,7 @@ def test_upgrade_stored_schema_to_head_keeps_data(stored: Path, tmp_path: Path):
     done = store.list_trials(user.id, sweeps[0].id, state="completed", limit=10, offset=0)[0]
     blob, sha = store.get_weights(user.id, sweeps[0].id, done[0].id, "final")
     assert len(blob) > 0 and done[0].result.final_sha256 == sha
+    assert done[0].result.curve == [0.7, 0.6, 0.5]  # JSON before 0009, packed floats after
     tail = done[0].result.tail
     if stored.stem < "0002":
         assert tail is None  # results from before 0002 have no tail; the comparison falls back
@@ -55,3 +57,23 @@ def test_upgrade_stored_schema_to_head_keeps_data(stored: Path, tmp_path: Path):
         x, y = uploaded.decode(store.dataset_blob(datasets[0].sha256))
         assert x.shape == (4, 2) and y.tolist() == [0, 1, 0, 1]
     store.dispose()
+
+
+def test_downgrade_from_packed_curves_gives_the_json_back(tmp_path: Path):
+    from alembic import command
+
+    from sweepd.storage.schema import alembic_config
+
+    db = tmp_path / "head.db"
+    shutil.copy(max(STORED), db)
+    url = f"sqlite:///{db}"
+    migrate(url)
+    engine = create_engine(url)
+    with writer(engine).begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0008")
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT curve FROM results").scalar()
+    engine.dispose()
+    assert json.loads(stored) == [0.7, 0.6, 0.5]
