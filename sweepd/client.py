@@ -12,7 +12,6 @@ Only httpx, pydantic, NumPy and safetensors are needed: no torch, Ray or databas
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -22,23 +21,24 @@ from typing import Any
 import httpx
 
 from sweepd import tokenfile, weights
-from sweepd.errors import (
-    BadRequest,
-    Conflict,
-    InvalidSpec,
-    LimitExceeded,
-    NotFound,
-    SweepdError,
-    Unauthorized,
-    Unavailable,
+from sweepd.client_stream import (  # noqa: F401  (re-exported: the SDK's names, and its tests')
+    FINAL_STATES,
+    _parse_sse,
+    _Reconnect,
+    _steps_per_trial,
+    _update_bar,
 )
+from sweepd.client_wire import (  # noqa: F401  (re-exported)
+    _ERRORS,
+    _raise_for,
+    _read_spec_file,
+    _spec_json,
+    _trial_row,
+)
+from sweepd.errors import LimitExceeded, NotFound, SweepdError, Unauthorized, Unavailable
 from sweepd.handles import TABLE_ROWS, Sweep, TrialList  # noqa: F401  (the SDK's names)
 from sweepd.schemas import GrowthPublic, SweepPublic, TrialPublic
 from sweepd.spec import SweepSpec
-
-_ERRORS = {400: BadRequest, 401: Unauthorized, 404: NotFound, 409: Conflict, 413: InvalidSpec,
-           422: InvalidSpec, 429: LimitExceeded, 503: Unavailable}
-FINAL_STATES = frozenset({"completed", "failed", "cancelled"})
 
 
 class Client:
@@ -419,121 +419,3 @@ class Client:
 
 
 Trial = TrialPublic
-def _spec_json(spec: SweepSpec | dict[str, Any] | str | Path) -> dict[str, Any]:
-    if isinstance(spec, SweepSpec):
-        return spec.model_dump(mode="json")
-    if isinstance(spec, dict):
-        return spec
-    return _read_spec_file(Path(spec))
-
-
-def _read_spec_file(path: Path) -> dict[str, Any]:
-    """A spec file parsed and validated here, so a bad one is named field by field, as the
-    service's 422 names them, before anything is sent."""
-    import yaml
-    from pydantic import ValidationError
-
-    try:
-        return SweepSpec.from_file(path).model_dump(mode="json")  # size-capped before reading
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidSpec(f"{path} is not valid YAML{where}: "
-                          f"{getattr(exc, 'problem', None) or exc}") from None
-    except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-                  for e in exc.errors(include_input=False, include_url=False,
-                                      include_context=False)]
-        raise InvalidSpec(f"{path}: {len(errors)} invalid field"
-                          f"{'s' if len(errors) != 1 else ''}", errors=errors) from None
-    except ValueError as exc:
-        raise InvalidSpec(f"{path}: {exc}") from None
-
-
-def _raise_for(resp: httpx.Response) -> None:
-    if resp.status_code < 400:
-        return
-    try:
-        body = resp.json()
-        detail = body.get("detail") or body.get("title") or resp.text
-        errors = body.get("errors") or []
-    except ValueError:
-        detail, errors = resp.text[:500], []
-    cls = _ERRORS.get(resp.status_code, SweepdError)
-    error = cls(f"{resp.status_code}: {detail}", errors=errors)
-    retry = resp.headers.get("retry-after")
-    if retry is not None and retry.isdigit():
-        error.retry_after = float(retry)  # type: ignore[attr-defined]
-    raise error
-
-
-def _parse_sse(lines: Iterator[str], deadline: float | None,
-               ) -> Iterator[tuple[str, dict[str, Any]]]:
-    event, data, event_id = "message", [], None
-    for line in lines:
-        if deadline is not None and time.monotonic() > deadline:
-            return
-        if line == "":
-            if data:
-                parsed = json.loads("\n".join(data))
-                if event_id is not None and isinstance(parsed, dict):
-                    parsed["_id"] = event_id
-                yield event, parsed
-            event, data, event_id = "message", [], None
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif line.startswith("id:"):
-            event_id = line[3:].strip()
-
-
-class _Reconnect:
-    """Backoff for a waiting client: 1, 2, 4 … 15 s between tries (or the service's
-    Retry-After), giving up after `patience` seconds without an answer."""
-
-    def __init__(self, patience: float) -> None:
-        self.patience, self.delay = patience, 1.0
-        self.last_id: str | None = None
-        self.since = time.monotonic()
-
-    def answered(self, data: dict[str, Any]) -> None:
-        self.since, self.delay = time.monotonic(), 1.0
-        self.last_id = data.get("_id", self.last_id)
-
-    def back_off(self, exc: Exception) -> None:
-        if time.monotonic() - self.since > self.patience:
-            raise Unavailable(f"sweepd did not answer for {self.patience:g} s: {exc}") from exc
-        retry_after = getattr(exc, "retry_after", None)
-        time.sleep(min(60.0, retry_after) if retry_after is not None else self.delay)
-        self.delay = min(15.0, self.delay * 2)
-
-
-def _steps_per_trial(spec: dict[str, Any]) -> int:
-    """Training steps of one trial as the spec states them (1 when it gives epochs instead)."""
-    steps = (spec.get("training") or {}).get("steps")
-    return int(steps) if isinstance(steps, int) and steps > 0 else 1
-
-
-def _update_bar(bar: Any, data: dict[str, Any], steps: int) -> None:
-    sweep_id = data.get("sweep_id", data.get("id"))
-    paused = " paused" if data.get("state") == "paused" else ""
-    bar.set_description_str(f"sweep {sweep_id}{paused}", refresh=False)
-    counts = data.get("counts") or {}
-    done = sum(counts.get(s, 0) for s in FINAL_STATES)
-    total = data.get("n_trials") or sum(counts.values())
-    bar.n = min(bar.total, round(float(data.get("progress", 0.0)) * total * steps))
-    bar.set_postfix_str(f"{done}/{total} trials" + "".join(
-        f", {k} {v}" for k, v in counts.items() if v and k not in FINAL_STATES), refresh=False)
-    bar.refresh()
-
-
-def _trial_row(trial: TrialPublic) -> dict[str, Any]:
-    row = {"id": trial.id, "seed": trial.seed, "initializer": trial.initializer_label,
-           "state": trial.state, "attempt": trial.attempt, **{f"param.{k}": v for k, v
-                                                              in trial.params.items()}}
-    if trial.result is not None:
-        row.update(trial.result.model_dump(exclude={"curve", "environment", "tail"}))
-        tail = trial.result.tail
-        row.update({f"tail.{k}": v for k, v in (tail.model_dump() if tail else {}).items()})
-    return row
