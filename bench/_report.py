@@ -92,7 +92,7 @@ def storage_lines(extra: dict[str, Any]) -> list[str]:
                f"results table + indexes {results / max(n, 1) / 1e3:.2f} kB per trial")
     for name, p in storage["per_sweep"].items():
         out.append(f"  {name:<11} per result row: final weights {p['final_weights']:.0f} B, "
-                   f"initial {p['initial_weights']:.0f} B, curve {p['curve_json']:.0f} B, "
+                   f"initial {p['initial_weights']:.0f} B, curve {p['curve']:.0f} B, "
                    f"environment {p['environment_json']:.0f} B")
     return out
 

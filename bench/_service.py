@@ -213,8 +213,9 @@ class Service:
         """Trials of the sweep whose result row holds final (and, if asked, initial) weights."""
         with _read_only(self.database) as db:
             row = db.execute(
-                "SELECT count(*) FROM results r JOIN trials t ON t.id = r.trial_id "
-                "WHERE t.sweep_id = ? AND length(r.final_weights) > 0", (sweep_id,)).fetchone()
+                "SELECT count(*) FROM results r JOIN trials t ON t.id = r.trial_id JOIN "
+                "weight_blobs w ON w.sha256 = r.final_sha256 WHERE t.sweep_id = ? AND "
+                "length(w.data) > 0", (sweep_id,)).fetchone()
         return int(row[0])
 
     def time_compare(self, sweep_id: int, repeats: int) -> tuple[float, list[float]]:
@@ -272,9 +273,11 @@ def storage_figures(database: Path, sweep_ids: dict[str, int]) -> dict[str, Any]
 
 def _payload(db: sqlite3.Connection, sweep_id: int) -> dict[str, float]:
     row = db.execute(
-        "SELECT count(*), avg(length(r.final_weights)),"
-        " avg(coalesce(length(r.initial_weights), 0)), avg(length(r.curve)),"
-        " avg(length(r.environment)) FROM results r JOIN trials t"
-        " ON t.id = r.trial_id WHERE t.sweep_id = ?", (sweep_id,)).fetchone()
-    keys = ("trials", "final_weights", "initial_weights", "curve_json", "environment_json")
+        "SELECT count(*), avg(length(f.data)), avg(coalesce(length(i.data), 0)),"
+        " avg(length(r.curve)), avg(length(r.environment)) FROM results r JOIN trials t"
+        " ON t.id = r.trial_id JOIN weight_blobs f ON f.sha256 = r.final_sha256 LEFT JOIN"
+        " weight_blobs i ON i.sha256 = r.initial_sha256 WHERE t.sweep_id = ?",
+        (sweep_id,)).fetchone()
+    # Per row as read back: a weights file shared by several trials is stored once (0010).
+    keys = ("trials", "final_weights", "initial_weights", "curve", "environment_json")
     return dict(zip(keys, (float(v or 0) for v in row)))

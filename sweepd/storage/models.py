@@ -29,8 +29,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from sweepd.storage.packed import pack_curve, unpack_curve
@@ -240,15 +241,36 @@ class SqlResult(Base):
     wall_seconds: Mapped[float] = mapped_column(Float)
     curve_every: Mapped[int] = mapped_column(Integer)
     curve: Mapped[list[float | None]] = mapped_column(PackedCurve)  # bytes since 0009
-    # Weights are only read by the weights download and the comparison: keep them out of
-    # every other query.
-    final_weights: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The weights themselves live once per sha256 in `weight_blobs` (0010); `final_weights`
+    # and `initial_weights` below read them from there.
     final_sha256: Mapped[str] = mapped_column(String(64))
-    initial_weights: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     initial_sha256: Mapped[str | None] = mapped_column(String(64))
     environment: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     tail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # TailMetrics; None before 0002
+
+
+class SqlWeightBlob(Base):
+    """A weights file (safetensors) stored once by its sha256 (issue 19, item 4): degenerate
+    initializers end in identical weights across seeds, and a rerun of the same cell too."""
+
+    __tablename__ = "weight_blobs"
+    # Keyed by the hash itself on SQLite (no rowid): the sha256 is stored once, not twice.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+def _blob_of(digest: Any) -> Any:
+    return (select(SqlWeightBlob.data).where(SqlWeightBlob.sha256 == digest)
+            .correlate_except(SqlWeightBlob).scalar_subquery())
+
+
+# Read-only, deferred (only the weights download, exports and the comparison read them): the
+# row's weights from the blob table, so every reader keeps `SqlResult.final_weights`.
+SqlResult.final_weights = column_property(_blob_of(SqlResult.final_sha256), deferred=True)
+SqlResult.initial_weights = column_property(_blob_of(SqlResult.initial_sha256), deferred=True)
 
 
 class SqlDispatcherLease(Base):

@@ -20,7 +20,13 @@ from sweepd.records import ClaimedBatch, Fenced, ResultItem
 from sweepd.states import UNCLAIMED_SWEEP_STATES
 from sweepd.storage import counters
 from sweepd.storage.claims import SpecCache, build_batches
-from sweepd.storage.models import SqlDispatcherLease, SqlResult, SqlSweep, SqlTrial
+from sweepd.storage.models import (
+    SqlDispatcherLease,
+    SqlResult,
+    SqlSweep,
+    SqlTrial,
+    SqlWeightBlob,
+)
 from sweepd.storage.store_base import StoreBase, chunks
 from sweepd.storage.transitions import (
     locked_trials,
@@ -56,9 +62,21 @@ class _Claimed(NamedTuple):
 
 
 def _result_row(item: ResultItem, now: Any) -> dict[str, Any]:
-    # The row is the result's own fields (all but the cell it names) plus the keys.
-    return {"trial_id": item.trial_id, "created_at": now,
-            **item.result.model_dump(exclude={"cell_key"})}
+    # The row is the result's own fields (all but the cell it names and the weights, which
+    # go to `weight_blobs`) plus the keys.
+    return {"trial_id": item.trial_id, "created_at": now, **item.result.model_dump(
+        exclude={"cell_key", "final_weights", "initial_weights"})}
+
+
+def _blob_rows(items: list[ResultItem]) -> list[dict[str, Any]]:
+    """The weights files of the results, each sha256 once."""
+    blobs: dict[str, bytes] = {}
+    for item in items:
+        r = item.result
+        blobs.setdefault(r.final_sha256, r.final_weights)
+        if r.initial_weights is not None and r.initial_sha256 is not None:
+            blobs.setdefault(r.initial_sha256, r.initial_weights)
+    return [{"sha256": k, "data": v} for k, v in sorted(blobs.items())]
 
 
 def _weights_intact(item: ResultItem) -> bool:
@@ -225,6 +243,11 @@ class DispatchStore(StoreBase):
             rows = {r.id: r for r in running_rows(session, (i.trial_id for i in items))}
             accepted = self._fence(items, rows)
             if accepted:
+                # Weights stored once per content: a blob already there is left as it is.
+                dialect = postgresql if self.is_postgres else sqlite
+                session.execute(dialect.insert(SqlWeightBlob.__table__)
+                                .on_conflict_do_nothing(index_elements=["sha256"]),
+                                _blob_rows(accepted))
                 session.execute(insert(SqlResult.__table__), [_result_row(i, now) for i in accepted])
                 self._complete(session, accepted, now)
                 counters.add(session, counters.moved(

@@ -26,7 +26,7 @@ from sweepd.storage.store import Store
 PG_ADMIN_URL = os.environ.get("SWEEPD_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TABLES = ("results", "trials", "sweep_growths", "sweeps", "web_sessions", "api_tokens", "users",
-          "dispatcher_leases", "datasets", "dataset_blobs")
+          "dispatcher_leases", "datasets", "dataset_blobs", "weight_blobs")
 
 
 def _pg_reachable() -> bool:

@@ -34,7 +34,8 @@ def _rows(path: Path) -> dict[str, list[tuple]]:
             "trials": connection.execute(
                 "SELECT id, sweep_id, state, attempt, seed FROM trials ORDER BY id").fetchall(),
             "results": connection.execute(
-                "SELECT trial_id, final_sha256, final_weights FROM results ORDER BY trial_id")
+                "SELECT r.trial_id, r.final_sha256, w.data FROM results r JOIN weight_blobs w"
+                " ON w.sha256 = r.final_sha256 ORDER BY r.trial_id")
             .fetchall(),
         }
     finally:

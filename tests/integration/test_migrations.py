@@ -32,7 +32,7 @@ from sweepd.storage.schema import (
 )
 
 TABLES = {"users", "api_tokens", "web_sessions", "sweeps", "sweep_growths", "trials", "results",
-          "dispatcher_leases", "dataset_blobs", "datasets"}
+          "dispatcher_leases", "dataset_blobs", "datasets", "weight_blobs"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

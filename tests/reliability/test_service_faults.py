@@ -71,7 +71,8 @@ def test_keep_weights_whole_when_service_dies_while_writing_results(live_server_
     assert client.wait(sweep.id, progress=False, timeout=300).state == "completed"
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "SELECT trial_id, final_weights, final_sha256 FROM results")).all()
+            "SELECT r.trial_id, w.data, r.final_sha256 FROM results r LEFT JOIN weight_blobs w"
+            " ON w.sha256 = r.final_sha256")).all()
     assert len(rows) == 4
     for trial_id, blob, sha in rows:
         assert blob is not None and hashlib.sha256(blob).hexdigest() == sha
