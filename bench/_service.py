@@ -177,6 +177,11 @@ class Service:
             stop_group(self.proc)
 
     @property
+    def token(self) -> str:
+        """The API token the service wrote at its first start (also signs in the web page)."""
+        return json.loads((self.data_dir / "token.json").read_text())["token"]
+
+    @property
     def client(self) -> Client:
         assert self._client is not None, "start() the service first"
         return self._client

@@ -33,8 +33,8 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
+from _web import page_times, signed_in_client  # noqa: E402  (bench/_web.py)
 from scipy.special import expit
 
 from sweepd import weights
@@ -135,7 +135,8 @@ def server_times(url: str, token: str, sweep_id: int) -> dict[str, tuple[float, 
              "units": f"/web-api/sweeps/{sweep_id}/units",
              "boundary (4)": f"/web-api/sweeps/{sweep_id}/boundary?trial=1&trial=2&trial=3&trial=4"}
     out = {}
-    with httpx.Client(base_url=url, cookies={"sweepd_token": token}, timeout=60) as client:
+    client = signed_in_client(url, token, timeout=60)
+    try:
         for name, path in paths.items():
             times = []
             for _ in range(6):
@@ -143,45 +144,9 @@ def server_times(url: str, token: str, sweep_id: int) -> dict[str, tuple[float, 
                 client.get(path).raise_for_status()
                 times.append(time.perf_counter() - start)
             out[name] = (times[0], statistics.median(times[1:]))
-    return out
-
-
-def chrome() -> object:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1280,900",
-                f"--user-data-dir={tempfile.mkdtemp(prefix='sweepd-bench-chrome-')}"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
-def page_times(url: str, token: str, sweep_id: int, visits: int) -> list[dict[str, int]]:
-    """Per visit: ms from navigation start to the words and tables (`first`), to everything
-    drawn (`ready`), to DOMContentLoaded (`dcl`), and the points drawn; the first is cold."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver = chrome()
-    try:
-        driver.get(f"{url}/signin")
-        driver.add_cookie({"name": "sweepd_token", "value": token, "path": "/"})
-        out = []
-        for _ in range(visits):
-            driver.get(f"{url}/sweeps/{sweep_id}")
-            WebDriverWait(driver, 60).until(
-                lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
-            out.append(driver.execute_script(
-                "const b = document.body.dataset; return {first: Number(b.firstMs), "
-                "ready: Number(b.readyMs), dcl: Math.round(performance.getEntriesByType("
-                "'navigation')[0].domContentLoadedEventEnd), points: document."
-                "querySelectorAll('.js-plotly-plot path.point').length}"))
-        return out
     finally:
-        driver.quit()
+        client.close()
+    return out
 
 
 def report(server: dict[str, tuple[float, float]], visits: list[dict[str, int]],

@@ -5,8 +5,10 @@ For each database (the embedded SQLite and PostgreSQL) and each size it runs a r
 trials/s (dispatch + training + storing), `GET /sweeps/{id}` latency p50/p95 while the sweep
 runs, the trial list page at offset 0, at the end by keyset (`after=`) and at the end by
 offset, `GET /compare` cold and cached, the lag of `trial` server-sent events behind the
-trials' `finished_at`, database bytes per trial and the service's peak RSS. Then the growth
-exponent k of each figure between sizes (time ∝ nᵏ).
+trials' `finished_at`, the sweep web page in headless Chromium (signed in through the form;
+its words and tables on screen, and everything drawn, on a second visit: a returning user's,
+with plotly.js in the browser's cache; `--no-web` skips it), database bytes per trial and the
+service's peak RSS. Then the growth exponent k of each figure between sizes (time ∝ nᵏ).
 
     .venv/bin/python bench/scale.py                        # 10³ 10⁴ 10⁵, SQLite and PostgreSQL
     .venv/bin/python bench/scale.py --sizes 1000 10000 --databases sqlite   # the CI smoke size
@@ -33,6 +35,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from _service import RayHead, Service
+from _web import page_times
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 FINAL = ("completed", "failed", "cancelled")
@@ -131,7 +134,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure(service: Service, database: Database, n: int) -> dict[str, float]:
+def measure(service: Service, database: Database, n: int, *, web: bool = True
+            ) -> dict[str, float]:
     client = service.client
     http = httpx.Client(base_url=service.url, headers=client._http.headers, timeout=600)
     started = time.perf_counter()
@@ -168,6 +172,7 @@ def measure(service: Service, database: Database, n: int) -> dict[str, float]:
     cold = timed(answer)[0]
     cached = statistics.median(timed(answer, 3))
     http.close()
+    screen = page_times(service.url, service.token, sweep_id, visits=2)[-1] if web else {}
     return {
         "submit s": submitted - started,
         "trials/s": n / (ended - started),
@@ -177,6 +182,8 @@ def measure(service: Service, database: Database, n: int) -> dict[str, float]:
         "compare cold s": cold,
         "compare cached ms": 1000 * cached,
         "SSE lag p95 s": percentile(events.lags, 0.95),
+        "web first screen s": screen.get("first", math.nan) / 1000,
+        "web all drawn s": screen.get("ready", math.nan) / 1000,
         "bytes/trial": database.size_bytes() / n,
         "peak RSS MB": peak_rss_mb(service.pid),
     }
@@ -227,6 +234,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--ray-address", help="join this Ray cluster instead of starting one")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-web", action="store_true", help="skip the web page's timing")
     args = parser.parse_args()
     ray = None if args.ray_address else RayHead(cores=args.cores).start()
     address = args.ray_address or ray.address
@@ -241,7 +249,8 @@ def main() -> None:
                                              "SWEEPD_MAX_TRIALS_IN_FLIGHT_PER_USER": str(10 * n)})
                 try:
                     service.start()
-                    results.setdefault(kind, {})[n] = measure(service, database, n)
+                    results.setdefault(kind, {})[n] = measure(service, database, n,
+                                                              web=not args.no_web)
                     print(f"{kind} n={n}: {json.dumps(results[kind][n])}", flush=True)
                 finally:
                     service.stop()

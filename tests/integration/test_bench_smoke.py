@@ -72,4 +72,5 @@ def test_run_bench_scale_small_mode(ray_address: str, tmp_path: Path):
         assert set(by_size) == {"1000", "10000"}
         for row in by_size.values():
             assert row["trials/s"] > 0 and row["bytes/trial"] > 0 and row["peak RSS MB"] > 0
+            assert 0 < row["web first screen s"] <= row["web all drawn s"]
     assert "| submit s |" in done.stdout and "k 1000→10000" in done.stdout
