@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import sweepd
+from sweepd.compare_json import JsonCache
 from sweepd.comparisons import CompareLimits, ComparisonCache
 from sweepd.settings import Settings
 from sweepd.storage.store import Store
@@ -92,6 +93,7 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
     app.state.readiness = readiness
     app.state.replay = replay
     app.state.comparisons = ComparisonCache(limits=CompareLimits.from_settings(settings))
+    app.state.comparison_json = JsonCache()  # the same comparisons, serialised
     # Bounded work (README, "Bounded reads and replays"): replays and comparisons a few at a
     # time, one store poller per followed sweep for every event stream.
     app.state.replay_slots = trials.replay_slots(settings)

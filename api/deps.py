@@ -36,11 +36,13 @@ MAX_TRIAL_ID = 2**63 - 1
 MAX_OFFSET = 10**12
 
 
-def get_store(request: Request) -> Store:
+# Async on purpose: FastAPI runs a plain `def` dependency in the threadpool, and each hop there
+# and back waits for a busy event loop (issue 19: status reads while a sweep streams events).
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sweepd import weights
+from sweepd import compare_load, weights
 from sweepd.analysis.models import Comparison, PairComparison
 from sweepd.errors import Conflict, InvalidSpec
 from sweepd.lru import SweepCache
@@ -96,11 +96,10 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
     from sweepd.analysis.compare import default_max_pairs
     load = _loader(store)
 
-    sweep_id = sweep.id
     spec = SweepSpec.stored(sweep.spec)
-    finished = store.sweep_results(owner_id, sweep_id)
-    trials, _ = store.list_trials(owner_id, sweep_id, limit=sweep.n_trials, offset=0)
-    blobs = {t.id: weights.unpack(blob) for t, blob in finished}
+    # Every trial, or a seeded sample of a large sweep's (issue 19, `sweepd.compare_sample`).
+    loaded = compare_load.load(store, owner_id, sweep)
+    trials, blobs = loaded.trials, loaded.weights
     parts = []
     for members in _by_grid_point(trials).values():
         cell = spec.trial_for(members[0].seed, members[0].initializer, members[0].params)
@@ -113,7 +112,8 @@ def _compare(store: ResultReader, owner_id: int, sweep: SweepRecord, metric: str
                              loss=cell.training.loss, max_pairs=max_pairs, verdict=False,
                              max_matching_cost=limits.max_matching_cost,
                              max_matching_width=limits.max_matching_width))
-    merged = _with_variance(_merge(parts, n_total=sweep.n_trials), spec, trials)
+    merged = _with_variance(compare_load.stamp(_merge(parts, n_total=sweep.n_trials), loaded),
+                            spec, trials)
     from sweepd.analysis.verdict import GrowHint, build_verdict
 
     how = "adaptive" if spec.adaptive else "resubmit" if spec.search else "add"

@@ -21,11 +21,12 @@ streams close.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Annotated
 
+import anyio.lowlevel
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +41,8 @@ from sweepd_api.openapi import problems
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 RETRY_MS = 2000  # how long an EventSource waits before it reconnects
+YIELD_EVERY = 25  # trial events sent between turns given to the event loop's other tasks
+FORMAT_EVERY = 200  # trial events serialised per trip to the threadpool
 
 # Each event of the stream, as OpenAPI 3.2's `itemSchema` describes server-sent events: `event`
 # names the kind and `data` carries its JSON (SweepProgress for progress/end, TrialPublic).
@@ -135,12 +138,28 @@ class SweepStream:
                     return
 
     async def _trial_events(self, update: Update) -> AsyncIterator[ServerSentEvent]:
+        # The events are serialised in the threadpool and sent a few at a time: an update holds
+        # up to a page of trials, and a burst formatted and written on the event loop (writing
+        # never suspends) held up every other request for its length (issue 19).
         if later(update.since, self.cursor):  # the shared feed starts after this client
-            for trial in await run_in_threadpool(self._missed, update.since):
-                yield self._trial_event(trial)
-        for trial in update.trials:
-            if later(cursor_of(trial), self.cursor):
-                yield self._trial_event(trial)
+            missed = partial(self._missed_events, update.since)
+            for i, event in enumerate(await run_in_threadpool(missed), 1):
+                yield event
+                if i % YIELD_EVERY == 0:
+                    await anyio.lowlevel.checkpoint()
+        for start in range(0, len(update.trials), FORMAT_EVERY):
+            part = update.trials[start:start + FORMAT_EVERY]
+            events = await run_in_threadpool(self._fresh_events, part)
+            for i, event in enumerate(events, 1):
+                yield event
+                if i % YIELD_EVERY == 0:
+                    await anyio.lowlevel.checkpoint()
+
+    def _missed_events(self, upto: Cursor | None) -> list[ServerSentEvent]:
+        return [self._trial_event(trial) for trial in self._missed(upto)]
+
+    def _fresh_events(self, trials: Sequence[TrialRecord]) -> list[ServerSentEvent]:
+        return [self._trial_event(t) for t in trials if later(cursor_of(t), self.cursor)]
 
     def _missed(self, upto: Cursor | None) -> list[TrialRecord]:
         """The trials finished after this client's cursor up to `upto`, read from the store."""

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from sweepd.analysis.verdict_models import Verdict
+from sweepd.compare_sample import CompareSample
 
 Metric = Literal["test_accuracy", "train_accuracy", "train_cost_tail", "train_cost", "test_cost",
                  "test_accuracy_tail", "train_accuracy_tail", "test_cost_tail",
@@ -336,6 +337,9 @@ class Comparison(_Model):
     variance: VarianceDecomposition | None = None
     """Where the spread of the ranked metric comes from (init, data order, data draw and
     their interactions, with CIs), when the sweep crosses at least two of them; else None."""
+    sample: CompareSample | None = None
+    """The random sample of trials the groups, failures, solutions and paired tests cover, for
+    a sweep over the sampling threshold (`sweepd.compare_sample`); None: every trial."""
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         """Flat rows ("groups", "failures", "solutions", "clusters", "solutions_by_draw",

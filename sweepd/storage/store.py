@@ -10,6 +10,8 @@ docs/architecture.md, "Store"):
     SearchStore    a search's points so far and the next point's trials (store_search.py)
     DatasetStore   uploaded data sets: content-addressed blobs, owner-scoped (store_datasets.py)
     GrowthStore    seeds added to a sweep, the adaptive rule's blocks (store_growth.py)
+    CompareStore   a comparison's reads: every trial's key, then the trials analysed
+                   (store_compare.py)
 
 Each public method is one unit of work (one transaction) and returns records from
 `sweepd.records`; ORM rows never leave this package.
@@ -18,6 +20,7 @@ Each public method is one unit of work (one transaction) and returns records fro
 from __future__ import annotations
 
 from sweepd.storage.store_auth import AuthStore
+from sweepd.storage.store_compare import CompareStore
 from sweepd.storage.store_datasets import DatasetStore
 from sweepd.storage.store_dispatch import DispatchStore
 from sweepd.storage.store_growth import GrowthStore
@@ -27,7 +30,7 @@ from sweepd.storage.store_trials import TrialStore
 
 
 class Store(AuthStore, SweepStore, TrialStore, DispatchStore, SearchStore, GrowthStore,
-            DatasetStore):
+            DatasetStore, CompareStore):
     """sweepd's database, behind the contract of docs/architecture.md.
 
     Build it with `sweepd.storage.open_store(url, auto_migrate=...)`, which checks the schema

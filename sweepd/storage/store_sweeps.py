@@ -21,6 +21,8 @@ from sweepd.spec import SweepSpec, TrialSpec, spec_hash
 from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
 from sweepd.storage import counters
 from sweepd.storage.bulk import insert_rows
+from sweepd.storage.convert import sweep_record
+from sweepd.storage.counters import counts_of
 from sweepd.storage.models import SqlSweep, SqlTrial, SqlUser
 from sweepd.storage.store_base import StoreBase, check_page
 from sweepd.storage.store_datasets import hold_datasets
@@ -148,8 +150,17 @@ class SweepStore(StoreBase):
         Raises:
             NotFound: no such sweep, or not the owner's.
         """
+        # One statement: the row and its running trials' progress (a status read is polled
+        # while the sweep runs; each statement more waits its turn for the GIL there).
+        running = (select(func.coalesce(func.sum(SqlTrial.progress), 0.0))
+                   .where(SqlTrial.state == "running", SqlTrial.sweep_id == SqlSweep.id)
+                   .correlate(SqlSweep).scalar_subquery())
         with self._read() as session:
-            return self._sweep_record(session, self._owned_sweep(session, owner_id, sweep_id))
+            found = session.execute(select(SqlSweep, running).where(SqlSweep.id == sweep_id)).first()
+            if found is None or found[0].owner_id != owner_id:
+                raise NotFound(f"sweep {sweep_id} not found")  # another owner's reads the same
+            sweep, progress = found
+            return sweep_record(sweep, counts_of(sweep), float(progress or 0.0))
 
     def list_sweeps(self, owner_id: int, *, limit: int, offset: int,
                     name: str | None = None) -> tuple[list[SweepRecord], int]:

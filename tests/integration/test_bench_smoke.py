@@ -74,3 +74,16 @@ def test_run_bench_scale_small_mode(ray_address: str, tmp_path: Path):
             assert row["trials/s"] > 0 and row["bytes/trial"] > 0 and row["peak RSS MB"] > 0
             assert 0 < row["web first screen s"] <= row["web all drawn s"]
     assert "| submit s |" in done.stdout and "k 1000→10000" in done.stdout
+
+
+def test_run_bench_compare_scale_over_the_sampling_threshold(tmp_path: Path):
+    """bench/compare_scale.py on a 5 000-trial store (sampled): no Ray, no timing asserts."""
+    figures = tmp_path / "compare.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "compare_scale.py"), "--n", "5000",
+         "--dir", str(tmp_path), "--repeats", "2", "--json", str(figures)],
+        cwd=ROOT / "bench", capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads(figures.read_text())
+    assert data["identical"] == 1.0 and data["compare cold s"] > 0
+    assert "note: sampled sweep: 5000 trials" in done.stdout
