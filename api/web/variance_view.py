@@ -6,7 +6,7 @@ crossed with order seeds or data draws, as `sweepd.comparisons` decides); the nu
 the comparison (`variance_card`), every bar placed here in the SVG's view box so that the
 script only draws. Bars keep the decomposition's order (main effects, interactions, residual),
 then the test set's binomial noise, which is no component: it is a part of those above (of the
-data draw's when the draws change the test set), drawn for scale, as SCIENCE.md §6 asks.
+data draw's when the draws change the test set), drawn for scale, as docs/science.md §6 asks.
 """
 
 from __future__ import annotations
