@@ -20,7 +20,7 @@ import numpy as np
 from sweepd.analysis import diagnostics as diag
 from sweepd.analysis._net import Layers, as_layers
 from sweepd.analysis.distances import distance_matrix
-from sweepd.analysis.draw_solutions import split_by_draw
+from sweepd.analysis.draw_solutions import solution_clusters, split_by_draw
 from sweepd.analysis.function_evidence import function_evidence
 from sweepd.analysis.models import (
     CLASSIFICATION_METRICS,
@@ -31,7 +31,6 @@ from sweepd.analysis.models import (
     Failures,
     Group,
     PairwiseComparison,
-    SolutionCluster,
     Solutions,
     TrialDiagnostics,
 )
@@ -331,11 +330,7 @@ def _solutions(done: list[TrialRecord], layers: dict[int, Layers],
     return Solutions(
         n_trials=len(chosen), n_left_out=len(ok) - len(chosen), tolerance=ctx.tolerance,
         n_solutions=split.n_solutions,
-        clusters=[SolutionCluster(size=c.size, trial_ids=[chosen[i].id for i in c.members],
-                                  representative_trial_id=chosen[c.representative].id,
-                                  mean_accuracy=c.mean_accuracy,
-                                  data_seed=draw if split.by_draw else None)
-                  for draw, c in split.clusters],
+        clusters=solution_clusters(split, [t.id for t in chosen]),
         mean_raw_distance=_mean(matrices.raw[upper]),
         mean_aligned_distance=_mean(matrices.aligned[upper]),
         mean_raw_relative=_mean(matrices.raw_relative[upper]),

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sweepd.analysis.clusters import Cluster, Groups, cluster_solutions, find_groups
-from sweepd.analysis.models import DrawSolutions
+from sweepd.analysis.models import DrawSolutions, SolutionCluster
 
-__all__ = ["Split", "split_by_draw"]
+__all__ = ["Split", "solution_clusters", "split_by_draw"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,13 @@ def _one_draw(d: np.ndarray, members: list[int], key: int | None, converged: Seq
         n_converged=len(settled), distinct=groups.n_groups if groups is not None else None,
         clear_groups=groups is not None and groups.clear)
     return key, clusters, groups, draw
+
+
+def solution_clusters(split: Split, trial_ids: Sequence[int]) -> list[SolutionCluster]:
+    """The split's clusters as the comparison reports them, members named by trial id
+    (`trial_ids[i]` is row i of the distance matrix)."""
+    return [SolutionCluster(size=c.size, trial_ids=[trial_ids[i] for i in c.members],
+                            representative_trial_id=trial_ids[c.representative],
+                            mean_accuracy=c.mean_accuracy,
+                            data_seed=draw if split.by_draw else None)
+            for draw, c in split.clusters]

@@ -39,7 +39,6 @@ from sweepd.analysis.models import (
     Comparison,
     FunctionEvidence,
     Group,
-    SolutionCluster,
     Solutions,
     TrialDiagnostics,
 )
@@ -243,11 +242,7 @@ def _solutions(done: list[TrialRecord], params: dict[int, Params],
     return Solutions(
         n_trials=len(chosen), n_left_out=len(ok) - len(chosen), tolerance=ctx.tolerance,
         n_solutions=split.n_solutions,
-        clusters=[SolutionCluster(size=c.size, trial_ids=[chosen[i].id for i in c.members],
-                                  representative_trial_id=chosen[c.representative].id,
-                                  mean_accuracy=c.mean_accuracy,
-                                  data_seed=draw if split.by_draw else None)
-                  for draw, c in split.clusters],
+        clusters=cmp.solution_clusters(split, [t.id for t in chosen]),
         mean_raw_distance=cmp._mean(raw[upper]), mean_aligned_distance=cmp._mean(aligned[upper]),
         mean_raw_relative=cmp._mean(raw_rel[upper]),
         mean_aligned_relative=cmp._mean(aligned_rel[upper]), exact=False,
