@@ -42,8 +42,10 @@ FINISHED = {"name": "finished-moons",
             "seeds": {"start": 0, "count": 4}, "initializers": ["glorot_uniform", "he_normal"],
             "store": {"curve_every": 20}}
 # Long enough to outlast the module on a fast machine (10⁷ full-batch steps on 1 600 points;
-# it is cancelled at the end), while its progress bar still moves every few seconds.
-RUNNING = {**FINISHED, "name": "running-moons", "seeds": {"start": 0, "count": 2},
+# it is cancelled at the end), while its progress bar still moves every few seconds. One trial:
+# two would be spread over both of the cluster's CPUs (`sweepd.batching.batch_size`) for the
+# whole module, and a replay (which queues behind batches) would never get a CPU.
+RUNNING = {**FINISHED, "name": "running-moons", "seeds": {"start": 0, "count": 1},
            "dataset": {"name": "moons", "n_samples": 2000, "noise": 0.2, "seed": 0},
            "initializers": ["glorot_uniform"],
            "training": {"optimizer": "gd", "learning_rate": 1.0, "steps": 10_000_000},

@@ -384,8 +384,10 @@ def test_trial_page_draws_curve_boundary_weights_and_replays(site, browser):
         assert count(browser, f"#{panel} table") == 2
         assert count(browser, f"#{panel} div.table-wrap:first-of-type tbody tr") == 2 + 1
     browser.find_element(By.ID, "replay-button").click()
-    outcome = wait_until(lambda: browser.find_elements(By.ID, "replay-outcome"), timeout=180,
-                         what="the replay's result")
+    outcome = wait_until(lambda: browser.find_elements(  # the outcome, or the page's error
+        By.CSS_SELECTOR, "#replay-outcome, #replay-result .alert-error"), timeout=180,
+        what="the replay's result")
+    assert outcome[0].get_attribute("id") == "replay-outcome", outcome[0].text
     assert outcome[0].get_attribute("data-matches") == "true"
     assert "Bitwise identical" in outcome[0].text
     screenshot(browser, "trial")
