@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -191,3 +192,30 @@ def assert_clean(driver) -> None:
     """No console error and no request that left this machine since the last check."""
     assert console_errors(driver) == []
     assert foreign_requests(driver) == []
+
+
+@dataclass
+class LocalStore:
+    """A migrated SQLite store in a temporary folder with one user, alice, and her token: what
+    the in-process page tests (no Ray, no server process) build their sweeps on."""
+
+    data: Path
+    store: Any
+    settings: Any
+    owner: int
+    token: str
+
+
+def local_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> LocalStore:
+    from sweepd.settings import Settings
+    from sweepd.storage.database import create_engine
+    from sweepd.storage.schema import migrate
+    from sweepd.storage.store import Store
+
+    data: Path = tmp_path_factory.mktemp(name)
+    url = f"sqlite:///{data / 'sweepd.db'}"
+    migrate(url)
+    store = Store(create_engine(url))
+    settings = Settings(data_dir=data, token_file=data / "token.json")
+    owner = store.create_user("alice").id
+    return LocalStore(data, store, settings, owner, store.create_token(owner, "browser")[1])

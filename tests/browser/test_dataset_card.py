@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,15 +17,11 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from sweepd.dataset_upload import upload_dataset
-from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
-from sweepd.storage.database import create_engine
-from sweepd.storage.schema import migrate
-from sweepd.storage.store import Store
 from sweepd.submission import submit_sweep
 from sweepd_api import create_app
 from sweepd_api.web.dataset_view import MAX_SCATTER_POINTS
-from tests.browser.conftest import assert_clean, screenshot, wait_ready
+from tests.browser.conftest import assert_clean, local_store, screenshot, wait_ready
 from tests.browser.test_growth_page import _signed_in, card_shot
 from tests.integration.api.api_support import serve_app, small_spec
 
@@ -67,13 +62,8 @@ def sloped_csv() -> bytes:
 
 @pytest.fixture(scope="module")
 def data_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataSite]:
-    data: Path = tmp_path_factory.mktemp("dataset-web")
-    url = f"sqlite:///{data / 'sweepd.db'}"
-    migrate(url)
-    store = Store(create_engine(url))
-    settings = Settings(data_dir=data, token_file=data / "token.json")
-    owner = store.create_user("alice").id
-    token = store.create_token(owner, "browser")[1]
+    local = local_store(tmp_path_factory, "dataset-web")
+    store, settings, owner, token = local.store, local.settings, local.owner, local.token
     record, _ = upload_dataset(store, settings, owner, two_blobs_csv(), target="kind",
                                filename="blobs.csv")
 

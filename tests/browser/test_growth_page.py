@@ -12,21 +12,17 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 
 from sweepd import growth
 from sweepd.schemas import SeedsAdd
-from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
-from sweepd.storage.database import create_engine
-from sweepd.storage.schema import migrate
-from sweepd.storage.store import Store
 from sweepd_api import create_app
-from tests.browser.conftest import WIDTH_SHOTS, assert_clean, screenshot, wait_ready, wait_until
-from tests.browser.test_web_page import problems, sign_in, viewport
+from tests.browser.conftest import WIDTH_SHOTS, assert_clean, local_store, screenshot, wait_ready, wait_until
+from tests.browser.layout_support import problems, viewport
+from tests.browser.test_web_page import sign_in
 from tests.integration.api.api_support import serve_app, small_spec
 from tests.integration.growth_web_support import DECIDED_SENTENCE, SPEC_SEEDS, decided_sweep
 
@@ -43,13 +39,8 @@ class GrowthSite:
 
 @pytest.fixture(scope="module")
 def growth_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrowthSite]:
-    data: Path = tmp_path_factory.mktemp("growth-web")
-    url = f"sqlite:///{data / 'sweepd.db'}"
-    migrate(url)
-    store = Store(create_engine(url))
-    settings = Settings(data_dir=data, token_file=data / "token.json")
-    owner = store.create_user("alice").id
-    token = store.create_token(owner, "browser")[1]
+    local = local_store(tmp_path_factory, "growth-web")
+    store, settings, owner, token = local.store, local.settings, local.owner, local.token
     adaptive_id = decided_sweep(store, owner)
     grown, _ = store.submit_sweep(owner, SweepSpec.model_validate(small_spec("grown-by-hand")))
     growth.add_seeds(store, settings, owner, grown.id, SeedsAdd(count=3))

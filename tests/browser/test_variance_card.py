@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,16 +19,13 @@ from selenium.webdriver.common.by import By
 
 from sweepd.engine import run_batch
 from sweepd.records import ResultItem
-from sweepd.settings import Settings
 from sweepd.spec import SweepSpec
-from sweepd.storage.database import create_engine
-from sweepd.storage.schema import migrate
 from sweepd.storage.store import Store
 from sweepd.submission import submit_sweep
 from sweepd_api import create_app
-from tests.browser.conftest import assert_clean, screenshot, wait_ready
+from tests.browser.conftest import assert_clean, local_store, screenshot, wait_ready
+from tests.browser.layout_support import viewport
 from tests.browser.test_growth_page import _signed_in, card_shot
-from tests.browser.test_web_page import viewport
 from tests.integration.api.api_support import serve_app, small_spec
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -66,13 +62,8 @@ def train_all(store: Store) -> None:
 
 @pytest.fixture(scope="module")
 def variance_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VarianceSite]:
-    data: Path = tmp_path_factory.mktemp("variance-web")
-    url = f"sqlite:///{data / 'sweepd.db'}"
-    migrate(url)
-    store = Store(create_engine(url))
-    settings = Settings(data_dir=data, token_file=data / "token.json")
-    owner = store.create_user("alice").id
-    token = store.create_token(owner, "browser")[1]
+    local = local_store(tmp_path_factory, "variance-web")
+    store, settings, owner, token = local.store, local.settings, local.owner, local.token
     ids = [submit_sweep(store, settings, owner, SweepSpec.model_validate(s))[0].id
            for s in (CROSSED, PLAIN)]
     train_all(store)

@@ -13,8 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -38,6 +36,7 @@ from tests.browser.conftest import (
     wait_ready,
     wait_until,
 )
+from tests.browser.layout_support import SCREEN, problems, viewport
 
 pytestmark = [pytest.mark.browser, pytest.mark.ray, pytest.mark.timeout(300)]
 
@@ -175,57 +174,6 @@ def test_sweep_page_fits_a_phone_screen(site, browser):
         browser.set_window_size(1280, 900)
 
 
-SCREEN = 900  # px: one screen of a desktop browser
-# Layout problems on the page as it is drawn: pairs of plot texts that overlap (axis titles,
-# annotations, legends, tick labels of different axes), and elements that stick out of the
-# window or of their card (the tables and the heat map scroll inside theirs and are left out).
-LAYOUT_PROBLEMS = """
-const boxes = [];
-for (const plot of document.querySelectorAll('.js-plotly-plot')) {
-  const name = plot.id || plot.parentNode.id;
-  const pick = (selector, kind) => plot.querySelectorAll(selector).forEach((node) => {
-    if (kind !== 'legend' && !node.textContent.trim()) return;
-    const r = node.getBoundingClientRect();
-    if (r.width > 0 && r.height > 0) boxes.push({ name, kind, node, r, text: node.textContent.trim().slice(0, 30) });
-  });
-  pick('.infolayer g[class^="g-"][class$="title"] text', 'axis title');
-  pick('.infolayer .annotation', 'annotation');
-  pick('.legend .bg', 'legend');
-  pick('.xaxislayer-above [class$="tick"] text', 'x ticks');
-  pick('.yaxislayer-above [class$="tick"] text', 'y ticks');
-}
-const overlaps = [];
-for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-  const a = boxes[i], b = boxes[j];
-  if (a.name !== b.name || a.node.contains(b.node) || b.node.contains(a.node)) continue;
-  if (a.kind === b.kind && a.kind.endsWith('ticks')) continue;
-  const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
-  const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
-  if (w > 1 && h > 1) overlaps.push(`${a.name}: ${a.kind} "${a.text}" over ${b.kind} "${b.text}"`);
-}
-const scrollers = [...document.querySelectorAll('.table-wrap, #plot-heat')];
-const outside = [];
-for (const node of document.querySelectorAll('#sweep *')) {
-  if (node instanceof SVGElement || scrollers.some((s) => s.contains(node)) || !node.getClientRects().length) continue;
-  const r = node.getBoundingClientRect(), card = node.closest('.card');
-  const edge = Math.min(innerWidth, card && card !== node ? card.getBoundingClientRect().right : innerWidth);
-  if (r.width > 0 && (r.right > edge + 0.5 || r.left < -0.5)) outside.push(`${node.tagName}.${node.className}`);
-}
-return { overlaps, outside, overflow: document.documentElement.scrollWidth - innerWidth, boxes: boxes.length };
-"""
-
-
-@contextmanager
-def viewport(driver, width: int, height: int = SCREEN) -> Iterator[None]:
-    """The page laid out `width` CSS pixels wide (exactly: no window frame to subtract)."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
-    try:
-        yield
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-
-
 def verdict_of(site, sweep_id: int) -> dict:
     """The verdict of the JSON API's comparison, which the card must show."""
     response = httpx.get(f"{site.url}/api/v1/sweeps/{sweep_id}/compare", timeout=120,
@@ -321,10 +269,6 @@ def test_sweep_page_fits_four_screens_at_1400_wide(site, browser):
     assert sizes["width"] == 1400 and path.stat().st_size > 0
     assert sizes["trials"] <= 4 * SCREEN  # everything above the trial table: four screens
     assert_clean(browser)
-
-
-def problems(driver) -> dict:
-    return driver.execute_script(LAYOUT_PROBLEMS)
 
 
 def test_sweep_page_has_no_overflow_or_overlap_at_400_wide(site, browser):
