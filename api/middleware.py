@@ -33,6 +33,9 @@ Observer = Callable[[str, int, float], None]
 class RequestContextMiddleware:
     """Gives each request an id (the client's X-Request-ID if sane), echoes it, logs the request.
 
+    Each response also says in `Server-Timing: app;dur=<ms>` how long the service took until
+    it began.
+
     It also answers any exception that escaped the app with a 500 problem body carrying the
     request id and nothing else, after logging the traceback with that id. Being the outermost
     middleware, it sees every response, so the id header is on error responses too.
@@ -58,7 +61,11 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                # The time the app took until the response began (W3C Server-Timing), so a
+                # client can tell the service's time from the network's and its own.
+                headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1e3:.1f}"
             await send(message)
 
         try:

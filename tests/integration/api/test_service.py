@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -134,6 +136,15 @@ def test_request_id_echoed_or_generated_when_missing(client):
     assert len(generated) == 32
     hostile = client.get("/healthz", headers={"X-Request-ID": "a b\tc"}).headers["x-request-id"]
     assert hostile != "a b\tc" and len(hostile) == 32
+
+
+def test_responses_say_the_service_time_in_server_timing(client, store, monkeypatch):
+    assert re.fullmatch(r"app;dur=\d+\.\d", client.get("/healthz").headers["server-timing"])
+    real = store.get_sweep
+    monkeypatch.setattr(store, "get_sweep", lambda *a, **k: time.sleep(0.05) or real(*a, **k))
+    slow = client.get(f"{SWEEPS}/424242")  # a problem response says it too
+    assert slow.status_code == 404
+    assert float(slow.headers["server-timing"].partition("dur=")[2]) >= 50
 
 
 def test_problem_body_has_request_id_and_instance(client):
