@@ -3,9 +3,10 @@
 Event streams used to poll the store each on their own: 100 streams of a 100 000-trial sweep
 re-counted its trials 200 times a second and starved every other reader. Now the first stream
 that follows a sweep starts its `_Poller`; each poll (every `sse_poll_seconds`) reads the sweep
-once and the trials finished since the previous poll once, and posts one `Update` to the
-`Mailbox` of every stream following it; the last stream to leave stops it. Store reads per
-poll interval therefore do not depend on the number of streams.
+once and the trials finished since the previous poll once, encodes each as its `trial` event
+once (`FinishedTrial`), and posts one `Update` to the `Mailbox` of every stream following it;
+the last stream to leave stops it. Store reads and event encodings per poll interval therefore
+do not depend on the number of streams.
 
 A stream that resumes from an older `Last-Event-ID`, or that reads more slowly than trials
 finish, reads the trials it is missing from the store itself, once (`Update.since` says where
@@ -25,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from fastapi.sse import format_sse_event
 from starlette.concurrency import run_in_threadpool
 
 from sweepd.errors import NotFound, Unavailable
@@ -33,7 +35,7 @@ from sweepd.settings import Settings
 from sweepd.slots import Slots
 from sweepd.states import FINAL_SWEEP_STATES
 from sweepd.storage.store import Store
-from sweepd_api.convert import sweep_progress
+from sweepd_api.convert import sweep_progress, trial_public
 
 log = logging.getLogger("api.events")
 
@@ -61,6 +63,32 @@ def _normal(c: Cursor | None) -> Cursor:
     return (c[0] if c[0].tzinfo else c[0].replace(tzinfo=timezone.utc), c[1])
 
 
+def format_cursor(cursor: Cursor) -> str:
+    """The `id:` of a trial event (what a client sends back as `Last-Event-ID`)."""
+    return f"{cursor[0].isoformat()}|{cursor[1]}"
+
+
+@dataclass(frozen=True)
+class FinishedTrial:
+    """A finished trial as its stream sends it: its cursor and its encoded `trial` event.
+
+    Encoded once per poll, however many streams follow the sweep; a stream writes the events
+    of an update as one chunk (one socket write, not one per trial: issue 19).
+    """
+
+    cursor: Cursor
+    event: bytes
+
+
+def finished_trial(trial: TrialRecord) -> FinishedTrial:
+    """The `trial` event of a finished trial: TrialPublic without its curve, with its cursor
+    as the event id."""
+    cursor = cursor_of(trial)
+    data = trial_public(trial).model_dump_json(exclude={"result": {"curve"}})
+    return FinishedTrial(cursor, format_sse_event(data_str=data, event="trial",
+                                                  id=format_cursor(cursor)))
+
+
 @dataclass(frozen=True)
 class Update:
     """One poll of one sweep, as every follower sees it.
@@ -73,7 +101,7 @@ class Update:
     sweep_id: int
     sweep: SweepRecord | None
     progress: Any
-    trials: tuple[TrialRecord, ...]
+    trials: tuple[FinishedTrial, ...]
     since: Cursor | None
     head: Cursor | None
     final: bool = False
@@ -137,7 +165,7 @@ class _Poller:
         try:
             while self.mailboxes:
                 sweep, trials = await run_in_threadpool(self._read, head)
-                since, head = head, cursor_of(trials[-1]) if trials else head
+                since, head = head, trials[-1].cursor if trials else head
                 final = sweep.state in FINAL_SWEEP_STATES and len(trials) < PAGE
                 if final:  # a stream joining from now on starts a new poller
                     self.hub._forget(self)
@@ -157,12 +185,13 @@ class _Poller:
         finally:
             self.hub._forget(self)
 
-    def _read(self, head: Cursor | None) -> tuple[SweepRecord, list[TrialRecord]]:
+    def _read(self, head: Cursor | None) -> tuple[SweepRecord, list[FinishedTrial]]:
         # The sweep first: once it reads as final, the trials read next include every one.
         self.hub.polls += 1
         sweep = self.hub.store.get_sweep(self.owner_id, self.sweep_id)
-        return sweep, self.hub.store.trial_events(self.owner_id, self.sweep_id, after=head,
-                                                  limit=PAGE)
+        trials = self.hub.store.trial_events(self.owner_id, self.sweep_id, after=head, limit=PAGE,
+                                             curves=False)
+        return sweep, [finished_trial(t) for t in trials]
 
     def _publish(self, update: Update) -> None:
         self.last = update

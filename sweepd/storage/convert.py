@@ -41,12 +41,21 @@ def sweep_record(row: SqlSweep, counts: dict[str, int], running_progress: float)
     )
 
 
-def result_record(row: SqlResult) -> ResultRecord:
+def result_record(row: SqlResult, *, curve: bool = True) -> ResultRecord:
+    """The record of a result row; `curve=False`: with an empty curve, never reading the
+    (deferred) curve column."""
     # Built from the model's own field list; the deferred weight columns are not among them.
-    return ResultRecord.model_validate(row)
+    if curve:
+        return ResultRecord.model_validate(row)
+    fields = {name: getattr(row, name) for name in _RESULT_FIELDS}
+    return ResultRecord.model_validate({**fields, "curve": []})
 
 
-def trial_record(row: SqlTrial, max_attempts: int, result: SqlResult | None = None) -> TrialRecord:
+_RESULT_FIELDS = tuple(name for name in ResultRecord.model_fields if name != "curve")
+
+
+def trial_record(row: SqlTrial, max_attempts: int, result: SqlResult | None = None, *,
+                 curve: bool = True) -> TrialRecord:
     return TrialRecord(
         id=row.id, sweep_id=row.sweep_id, cell_key=row.cell_key, seed=row.seed,
         order_seed=row.order_seed, data_seed=row.data_seed,
@@ -54,5 +63,5 @@ def trial_record(row: SqlTrial, max_attempts: int, result: SqlResult | None = No
         state=row.state, attempt=row.attempt, max_attempts=max_attempts, progress=row.progress,
         node=row.node, device=row.device, started_at=row.started_at,
         finished_at=row.finished_at, error=row.error,
-        result=result_record(result) if result is not None else None,
+        result=result_record(result, curve=curve) if result is not None else None,
     )

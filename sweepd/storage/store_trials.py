@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import defer, undefer
 
 from sweepd.errors import InvalidSpec, NotFound
 from sweepd.records import TrialRecord
@@ -148,7 +148,7 @@ class TrialStore(StoreBase):
                     for t, r in session.execute(query)]
 
     def trial_events(self, owner_id: int, sweep_id: int, *, after: tuple[datetime, int] | None,
-                     limit: int = EVENTS_LIMIT) -> list[TrialRecord]:
+                     limit: int = EVENTS_LIMIT, curves: bool = True) -> list[TrialRecord]:
         """Trials that reached a final state after a cursor, in (finished_at, id) order.
 
         The cursor of the next call is `(last.finished_at, last.id)` of the last record
@@ -159,6 +159,8 @@ class TrialStore(StoreBase):
             sweep_id: the sweep.
             after: the cursor, or None.
             limit: at most this many trials per call.
+            curves: False: results with an empty curve, the curves not read (the event stream
+                sends none; reading and unpacking them was most of its store time).
 
         Raises:
             NotFound: no such sweep, or not the owner's.
@@ -169,7 +171,10 @@ class TrialStore(StoreBase):
                      .where(SqlTrial.sweep_id == sweep_id, SqlTrial.finished_at.is_not(None),
                             *_after(after))
                      .order_by(SqlTrial.finished_at, SqlTrial.id).limit(limit))
-            return [trial_record(t, sweep.max_attempts, r) for t, r in session.execute(query)]
+            if not curves:
+                query = query.options(defer(SqlResult.curve))
+            return [trial_record(t, sweep.max_attempts, r, curve=curves)
+                    for t, r in session.execute(query)]
 
 
 def _after(cursor: tuple[datetime, int] | None) -> list[Any]:

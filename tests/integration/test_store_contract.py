@@ -267,6 +267,18 @@ def test_trial_events_cursor_returns_each_finished_trial_once(store: Store, owne
     assert len(cancelled) == 2 and {t.state for t in cancelled} == {"cancelled"}
 
 
+def test_trial_events_without_curves_are_the_same_records_with_an_empty_curve(
+        store: Store, owner: int) -> None:
+    sweep, _ = store.submit_sweep(owner, make_spec())
+    store.record_results([item(t) for t in claim(store, 3)])
+    full = store.trial_events(owner, sweep.id, after=None)
+    bare = store.trial_events(owner, sweep.id, after=None, curves=False)
+    assert all(t.result.curve for t in full)
+    assert [t.result.curve for t in bare] == [[], [], []]
+    assert [t.model_copy(update={"result": t.result.model_copy(update={"curve": []})})
+            for t in full] == bare
+
+
 def test_store_returns_timezone_aware_utc_timestamps(store: Store, owner: int,
                                                      clock: Any) -> None:
     sweep, _ = store.submit_sweep(owner, make_spec())

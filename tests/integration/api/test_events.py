@@ -6,11 +6,10 @@ import json
 import threading
 import time
 
-import fastapi.routing
 import httpx
 
 from sweepd_api.routers import events
-from tests.integration.api.api_support import finish_trials, parse_sse, small_spec
+from tests.integration.api.api_support import finish_trials, open_client, parse_sse, small_spec
 
 SWEEPS = "/api/v1/sweeps"
 
@@ -86,16 +85,16 @@ def test_stream_events_stops_polling_when_client_disconnects(live_url, alice, st
     monkeypatch.setattr(store, "get_sweep", lambda *a, **k: polls.append(1) or
                         real_get_sweep(*a, **k))
     stopped = threading.Event()  # set when the server's stream generator has ended
-    real_events = events.SweepStream.events
+    real_chunks = events.SweepStream.chunks
 
     async def tracked(self):
         try:
-            async for chunk in real_events(self):
+            async for chunk in real_chunks(self):
                 yield chunk
         finally:
             stopped.set()
 
-    monkeypatch.setattr(events.SweepStream, "events", tracked)
+    monkeypatch.setattr(events.SweepStream, "chunks", tracked)
     with httpx.Client(base_url=live_url, headers=alice.headers, timeout=30) as http:
         sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
         with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
@@ -112,8 +111,8 @@ def test_stream_events_stops_polling_when_client_disconnects(live_url, alice, st
 
 
 def test_stream_events_sends_keepalive_comments(live_url, alice, store, monkeypatch):
-    # FastAPI's stream pings after this many idle seconds (15 by default).
-    monkeypatch.setattr(fastapi.routing, "_PING_INTERVAL", 0.2)
+    # The stream pings after this many seconds without an event (15 by default).
+    monkeypatch.setattr(events, "PING_SECONDS", 0.2)
     with httpx.Client(base_url=live_url, headers=alice.headers, timeout=30) as http:
         sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
         with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
@@ -121,3 +120,45 @@ def test_stream_events_sends_keepalive_comments(live_url, alice, store, monkeypa
             assert ": ping" in lines
             finish_trials(store)
             assert "event: end" in lines
+
+
+def test_stream_writes_the_trials_of_one_poll_as_one_chunk(make_app, alice, store):
+    # A write per trial event was the service's largest cost at a thousand trials a second
+    # (issue 19): the trials one poll found go out together, CHUNK events per write.
+    writes: list[bytes] = []
+    app = make_app()
+
+    class Recorder:
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            async def record(message):
+                if message["type"] == "http.response.body" and scope["path"].endswith("/events"):
+                    writes.append(message.get("body", b""))
+                await send(message)
+            await self.inner(scope, receive, record)
+
+    app.add_middleware(Recorder)
+    with open_client(app, alice) as client:
+        sweep_id = client.post(SWEEPS, json=small_spec(seeds=5)).json()["id"]
+        done = finish_trials(store)
+        kinds = [e for e, _, _ in read_events(client, sweep_id)]
+    assert kinds.count("trial") == len(done) == 10
+    with_trials = [w for w in writes if b"event: trial" in w]
+    assert len(with_trials) == 1 and with_trials[0].count(b"event: trial") == 10
+
+
+def test_stream_splits_a_long_poll_into_chunks(make_app, alice, store, monkeypatch):
+    monkeypatch.setattr(events, "CHUNK", 4)
+    with open_client(make_app(), alice) as client:
+        sweep_id = client.post(SWEEPS, json=small_spec(seeds=5)).json()["id"]
+        done = finish_trials(store)
+        trials = [d["id"] for e, _, d in read_events(client, sweep_id) if e == "trial"]
+        resumed = read_events(client, sweep_id, **{"Last-Event-ID": _id_of(client, sweep_id, 2)})
+    assert sorted(trials) == sorted(done)
+    assert [d["id"] for e, _, d in resumed if e == "trial"] == trials[3:]
+
+
+def _id_of(client, sweep_id, index):
+    return [i for e, i, _ in read_events(client, sweep_id) if e == "trial"][index]
