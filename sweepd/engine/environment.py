@@ -83,8 +83,10 @@ def fingerprint(device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
     """
     info: dict[str, Any] = {
         "engine": ENGINE_ID,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
+        # Plain str: torch's version is a str subclass whose pickle imports torch wherever a
+        # result is read (the service, whose heap it tripled: issue 19).
+        "torch": str(torch.__version__),
+        "numpy": str(np.__version__),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "device": describe_device(device),

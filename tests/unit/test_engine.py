@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -91,6 +92,21 @@ def test_run_batch_records_curve_tail_weights_and_environment(
     assert env["engine"] == ENGINE_ID and env["torch"] == torch.__version__
     assert (env["device"], env["dtype"], env["num_threads"]) == ("cpu", "float32", 1)
     assert env["deterministic_algorithms"] is True
+
+
+def test_run_batch_result_unpickles_without_torch(seed_example: list[TrialResult]) -> None:
+    # The dispatcher unpickles every batch's results in the service: torch's version string
+    # (a str subclass) made that import torch there and tripled the heap each full garbage
+    # collection walks (issue 19).
+    code = textwrap.dedent("""
+        import pickle, sys
+        pickle.loads(sys.stdin.buffer.read())
+        print(sorted(m for m in ("torch", "numpy") if m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(seed_example[:2]),
+                          capture_output=True, check=True)
+    assert "torch" not in done.stdout.decode(), done.stdout
+    assert type(seed_example[0].environment["torch"]) is str
 
 
 def test_run_batch_initial_weights_come_from_the_init_stream() -> None:
