@@ -1,0 +1,24 @@
+"""The dispatch loop's pace (issue 19): it wakes when a batch finishes, not at its next poll."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability.helpers import assert_integrity, moons_spec, wait_until
+
+pytestmark = pytest.mark.ray
+
+
+def test_dispatcher_starts_the_next_batch_when_one_finishes_not_at_the_next_poll(
+        store, owner, dispatcher_factory):
+    # Six batches of one trial on the session's two CPUs: at least three rounds of collecting
+    # and submitting. With a minute between polls they could only finish in time if the loop
+    # wakes on the batches' results; a fixed sleep would take two minutes or more.
+    sweep, _ = store.submit_sweep(owner, moons_spec(seeds=3, steps=50))
+    dispatcher = dispatcher_factory(poll_seconds=60.0, batch_max_cpu=1, lease_seconds=600.0)
+    dispatcher.start()
+    wait_until(lambda: store.get_sweep(owner, sweep.id).state == "completed", 50,
+               "the sweep to finish between two polls")
+    dispatcher.stop()
+    assert dispatcher.stats.batches_finished == 6
+    assert_integrity(store, sweep.id, n_trials=6, max_attempts=3)
