@@ -28,15 +28,16 @@ def build_batches(rows: Sequence[Any], specs: SpecCache, max_batch: int) -> list
     """Group claimed rows into batches by the rule of `sweepd.batching`, in FIFO order.
 
     Args:
-        rows: claimed trials (id, sweep_id, batch_key, seed, initializer, params, attempt,
-            isolate), with the attempt of the new claim.
+        rows: claimed trials (id, sweep_id, cell_key, batch_key, seed, initializer, params,
+            attempt, isolate), with the attempt of the new claim.
         specs: the specs of their sweeps.
         max_batch: the largest batch to make (at least 1).
     """
     def claimed(row: Any) -> ClaimedTrial:
         spec = specs.get(row.sweep_id).trial_for(row.seed, row.initializer, row.params,
                                                    order_seed=row.order_seed,
-                                                   data_seed=row.data_seed)
+                                                   data_seed=row.data_seed,
+                                                   keys=(row.cell_key, row.batch_key))
         return ClaimedTrial(trial_id=row.id, attempt=row.attempt, spec=spec)
 
     return [ClaimedBatch(sweep_id=sweep_id, batch_key=key, trials=trials)

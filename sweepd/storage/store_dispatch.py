@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 LEADER_LEASE = "dispatcher"
 LEASE_EXPIRED = "lease expired: the worker or the dispatcher was lost"
 ORPHANED = "the dispatcher that ran this trial was lost"
-_CLAIM_COLUMNS = (SqlTrial.id, SqlTrial.sweep_id, SqlTrial.batch_key, SqlTrial.seed,
+_CLAIM_COLUMNS = (SqlTrial.id, SqlTrial.sweep_id, SqlTrial.cell_key, SqlTrial.batch_key,
+                  SqlTrial.seed,
                   SqlTrial.order_seed, SqlTrial.data_seed,
                   SqlTrial.initializer, SqlTrial.params, SqlTrial.attempt, SqlTrial.isolate)
 
@@ -51,6 +52,7 @@ _CLAIM_COLUMNS = (SqlTrial.id, SqlTrial.sweep_id, SqlTrial.batch_key, SqlTrial.s
 class _Claimed(NamedTuple):
     id: int
     sweep_id: int
+    cell_key: str
     batch_key: str
     seed: int
     order_seed: int | None
