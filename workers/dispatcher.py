@@ -124,6 +124,7 @@ class Dispatcher:
         if loop_stopped and self._tracker is not None:
             try:
                 self._collect()
+                self._save_collected()
                 self._release_inflight()
             except Exception:
                 log.exception("could not release the batches in flight at shutdown")
@@ -220,7 +221,13 @@ class Dispatcher:
             advance_searches(self.store)  # a search sweep's next points, as earlier ones end
         if self._every("adaptive", 1.0):
             self._adaptive.tick()  # an adaptive sweep's next block, or why it stops
-        self._submit()
+        # The cores the finished batches freed get their next batches first, then their
+        # results are stored: storing 256 results while a core waited for work was most of
+        # the gap between one-step trials through the service and the bare engine (issue 19).
+        try:
+            self._submit()
+        finally:
+            self._save_collected()
 
     def _every(self, name: str, period: float) -> bool:
         now = time.monotonic()
@@ -240,40 +247,42 @@ class Dispatcher:
     # -- results --------------------------------------------------------------------------
 
     def _collect(self) -> None:
-        if self._unsaved:
-            self._save(self._unsaved)
+        """Take the outcomes of the batches that finished; `_save_collected` stores them."""
         if not self._inflight:
             return
         refs = list(self._inflight)
         ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         for ref in ready:
             batch = self._inflight.pop(ref)
-            self._finish(batch, ref)
+            self._unsaved.extend(self._finish(batch, ref))
 
-    def _finish(self, batch: _Batch, ref: Any) -> None:
+    def _finish(self, batch: _Batch, ref: Any) -> list[ResultItem]:
         try:
             outcome = ray.get(ref)
         except ray.exceptions.TaskCancelledError:
             log.info("batch %s of cancelled sweep %d stopped", batch.batch_id, batch.sweep_id)
-            return
+            return []
         except ray.exceptions.RayError as exc:
             self.stats.batches_failed += 1
             error = _describe(exc)
             log.warning("batch %s (%d trials) failed: %s", batch.batch_id, len(batch.items), error)
             self.store.release_trials(batch.items, error, isolate=len(batch.items) > 1)
             self.on_retries(len(batch.items))
-            return
+            return []
         finally:
             self._tracker.forget.remote([batch.batch_id])
         seconds = time.monotonic() - batch.submitted
         self.stats.batches_finished += 1
         self.stats.batch_seconds_total += seconds
         self.on_batch_seconds(seconds)
-        items = [ResultItem(trial_id=batch.cells[r.cell_key][0],
-                            attempt=batch.cells[r.cell_key][1], result=r,
-                            node=outcome["node"], device=outcome["device"])
-                 for r in outcome["results"]]
-        self._save(items)
+        return [ResultItem(trial_id=batch.cells[r.cell_key][0],
+                           attempt=batch.cells[r.cell_key][1], result=r,
+                           node=outcome["node"], device=outcome["device"])
+                for r in outcome["results"]]
+
+    def _save_collected(self) -> None:
+        if self._unsaved:
+            self._save(self._unsaved)
 
     def _save(self, items: list[ResultItem]) -> None:
         try:

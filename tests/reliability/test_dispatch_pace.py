@@ -22,3 +22,30 @@ def test_dispatcher_starts_the_next_batch_when_one_finishes_not_at_the_next_poll
     dispatcher.stop()
     assert dispatcher.stats.batches_finished == 6
     assert_integrity(store, sweep.id, n_trials=6, max_attempts=3)
+
+
+def test_dispatcher_refills_a_freed_core_before_storing_its_results(store, owner,
+                                                                     dispatcher_factory):
+    # When a batch's results are stored while trials wait, the core it freed already has its
+    # next batch: storing first left the core idle for the whole write.
+    sweep, _ = store.submit_sweep(owner, moons_spec(seeds=4, steps=50))
+    dispatcher = dispatcher_factory(batch_max_cpu=1)
+    seen: list[tuple[int, int]] = []  # (pending trials, batches in flight) at each store
+    real = store.record_results
+
+    def recording(items):
+        seen.append((store.count_pending(), len(dispatcher._inflight)))
+        return real(items)
+
+    store.record_results = recording
+    try:
+        dispatcher.start()
+        wait_until(lambda: store.get_sweep(owner, sweep.id).state == "completed", 120,
+                   "the sweep to finish")
+        dispatcher.stop()
+    finally:
+        del store.record_results
+    slots = dispatcher.status()["slots"]
+    while_waiting = [inflight for pending, inflight in seen if pending > 0]
+    assert slots == 2 and while_waiting, seen
+    assert all(inflight == slots for inflight in while_waiting), seen
