@@ -121,7 +121,9 @@ def _point(groups: list[Group], comparison: Comparison, rope: float | None,
         arm.outliers = find_outliers(arm, width)
     ranking = _rank(arms, best, width, alpha)
     choice = _choice(ranking, arms, best, width, width_reason, comparison, alpha)
-    needed = _seeds_needed(ranking, arms, best, width, alpha, grow)
+    sample = comparison.sample  # a large sweep's comparison uses a random sample of its seeds
+    scale = sample.n_keys / sample.n_keys_sampled if sample and sample.n_keys_sampled else None
+    needed = _seeds_needed(ranking, arms, best, width, alpha, grow, scale)
     more = MoreSeedsAnswer(sentence=_more_sentence(needed, choice), needed=needed)
     solutions = _solutions(working, comparison)
     params = dict(groups[0].params)
@@ -352,7 +354,11 @@ def _nice(value: float) -> int:
 
 
 def _seeds_needed(ranking: list[Ranked], arms: list[Arm], best: Arm | None, rope: float,
-                  alpha: float, grow: GrowHint | None = None) -> list[SeedsNeeded]:
+                  alpha: float, grow: GrowHint | None = None,
+                  scale: float | None = None) -> list[SeedsNeeded]:
+    """Per undecided comparison, the seeds that would decide it. `scale`: the sweep's seeds
+    per seed of the comparison's sample (None: no sample); the command then grows the sweep
+    from what it holds, not from what the sample held."""
     if best is None:
         return []
     by_label = {a.label: a for a in arms}
@@ -376,9 +382,11 @@ def _seeds_needed(ranking: list[Ranked], arms: list[Arm], best: Arm | None, rope
                                             f"P = {row.p_best_beats:.2f}, power "
                                             f"{inf.POWER:.0%}, Holm's first step")
         have = min(best.values.size, arm.values.size)
+        in_sweep = None if scale is None else round(have * scale)
         out.append(SeedsNeeded(initializer_a=best.label, initializer_b=row.initializer,
                                decision=decision, test=test, have=have, needed=needed,
-                               command=_command(needed, have, grow, arms)))
+                               in_sweep=in_sweep,
+                               command=_command(needed, in_sweep or have, grow, arms)))
     return out
 
 
@@ -406,9 +414,18 @@ def _more_sentence(needed: list[SeedsNeeded], choice: ChoiceAnswer) -> str:
     count = (f"more than {inf.MAX_SEEDS:,}".replace(",", " ") if worst.needed > inf.MAX_SEEDS
              else str(worst.needed))
     which = "the open comparison" if len(needed) == 1 else f"all {len(needed)} open comparisons"
-    return (f"To decide {which} takes about {count} seeds per initializer ({worst.initializer_a} vs "
-            f"{worst.initializer_b}, {worst.decision}); this sweep has {worst.have}"
-            + (f": {worst.command}." if worst.command else "."))
+    lead = (f"To decide {which} takes about {count} seeds per initializer ({worst.initializer_a} "
+            f"vs {worst.initializer_b}, {worst.decision}); ")
+    if worst.in_sweep is None:
+        return lead + f"this sweep has {worst.have}" + (
+            f": {worst.command}." if worst.command else ".")
+    held = (f"this sweep has about {worst.in_sweep}, of which the comparison's random sample "
+            f"used {worst.have}")
+    if worst.command:
+        return lead + f"{held}: {worst.command}."
+    if worst.needed <= worst.in_sweep:
+        return lead + f"{held}: the sweep holds enough, the sample is what is short."
+    return lead + held + "."
 
 
 # -- part 1: is it OK that the weights differ ----------------------------------------------

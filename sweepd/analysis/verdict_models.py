@@ -153,7 +153,10 @@ class SeedsNeeded(_Model):
     test: str
     """The test and the formula behind the number."""
     have: int
-    """Seeds per initializer now."""
+    """Seeds per initializer now (in the comparison's sample, when it used one)."""
+    in_sweep: int | None = None
+    """Seeds per initializer in the whole sweep, about, when the comparison used a random
+    sample of them; null otherwise."""
     needed: int
     """Seeds per initializer that would decide it; more than a sweep may hold when it is the cap +
     1."""

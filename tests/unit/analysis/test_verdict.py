@@ -265,6 +265,34 @@ def test_more_seeds_command_grows_the_sweep_in_place(build, moons, trained):
     assert f"max: {need.needed}" in adaptive.points[0].more_seeds.needed[0].command
 
 
+def test_more_seeds_of_a_sampled_comparison_count_the_sweeps_seeds(build, moons, trained):
+    # A large sweep's comparison uses a random sample of its seeds: the advice grows the
+    # sweep from the seeds it holds, and says when it holds enough already.
+    from sweepd.analysis.verdict import GrowHint, build_verdict
+    from sweepd.compare_sample import CompareSample
+
+    comparison = compare_sweep(*_sweep(build, trained, {
+        "he_normal": [0.95, 0.90, 0.97, 0.93], "lecun_normal": [0.90, 0.85, 0.94, 0.88],
+    }), MODEL, moons)
+    grow = GrowHint(sweep_id=12, how="add")
+    (plain,) = build_verdict(comparison, grow=grow).points[0].more_seeds.needed
+
+    def sampled(keys: int):
+        sample = CompareSample(n_trials=2 * keys, n_sampled=8, n_keys=keys, n_keys_sampled=4,
+                               threshold=4, seed=0)
+        verdict = build_verdict(comparison.model_copy(update={"sample": sample}), grow=grow)
+        return verdict.points[0].more_seeds
+
+    few = sampled(keys=6)  # the sweep holds 6 seeds per initializer, the sample 4
+    (need,) = few.needed
+    assert (need.have, need.in_sweep, need.needed) == (4, 6, plain.needed) and plain.needed > 6
+    assert need.command == f"sweepd seeds add 12 {need.needed - 6}"
+    assert "this sweep has about 6, of which the comparison's random sample used 4" in few.sentence
+    enough = sampled(keys=10 * plain.needed)
+    assert enough.needed[0].command is None
+    assert "the sweep holds enough, the sample is what is short" in enough.sentence
+
+
 def test_more_seeds_command_leaves_out_the_failed_initializers(build, moons, trained):
     from sweepd.analysis.verdict import GrowHint, build_verdict
 
