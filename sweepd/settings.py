@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     compare_max_pairs: int = Field(20_000, ge=1)  # pairs of runs clustered per group, at most
     compare_max_matching_cost: float = Field(2e9, gt=0)  # per group: pairs x sum(width^3)
     compare_max_matching_width: int = Field(256, ge=1)  # wider hidden layers: no alignment
-    sse_poll_seconds: float = Field(0.5, gt=0)  # one store poll per followed sweep this often
+    sse_poll_seconds: float = Field(0.25, gt=0)  # one store poll per followed sweep this often
     sse_max_streams_per_user: int = Field(16, ge=1)  # open event streams, one user
     sse_auth_recheck_seconds: float = Field(30.0, gt=0)  # a stream re-checks its credential
     retry_after_seconds: int = Field(5, ge=1)  # the Retry-After of a refusal above
