@@ -8,9 +8,11 @@ host over HTTP/1.1, and a list of running sweeps would otherwise use them all up
     event: end        once every listed sweep is final; then the stream closes
 
 Ids that are not the caller's sweeps are ignored (they produce no events), as in any other
-owner-scoped read. Like the API's streams, this one is FastAPI's `EventSourceResponse`, reads
-the sweeps through their shared pollers (`sweepd_api.event_hub`), counts against the user's
-cap of open streams (429), closes when the session lapses, and ends when the service stops.
+owner-scoped read. It sends progress only, a few events a second, so it is FastAPI's own
+`EventSourceResponse` (the per-sweep stream writes its trial events in chunks instead, see
+`sweepd_api.routers.events`); like that one it reads the sweeps through their shared pollers
+(`sweepd_api.event_hub`), counts against the user's cap of open streams (429), closes when the
+session lapses, and ends when the service stops.
 """
 
 from __future__ import annotations
