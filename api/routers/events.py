@@ -154,11 +154,11 @@ class SweepStream:
                     quiet_from = time.monotonic()
                     yield KEEPALIVE_COMMENT
                 continue
-            quiet_from = time.monotonic()
             for update in updates:
                 if update.gone:
                     return
                 async for chunk in self._trial_chunks(update):
+                    quiet_from = time.monotonic()
                     yield chunk
                 tail = b""
                 if update.progress != shown:
@@ -167,7 +167,8 @@ class SweepStream:
                 if update.final:
                     yield tail + _event("end", update.progress)
                     return
-                if tail:
+                if tail:  # an update that changed nothing writes nothing: the ping still comes
+                    quiet_from = time.monotonic()
                     yield tail
 
     async def _trial_chunks(self, update: Update) -> AsyncIterator[bytes]:

@@ -9,7 +9,13 @@ import time
 import httpx
 
 from sweepd_api.routers import events
-from tests.integration.api.api_support import finish_trials, open_client, parse_sse, small_spec
+from tests.integration.api.api_support import (
+    finish_trials,
+    open_client,
+    parse_sse,
+    serve_app,
+    small_spec,
+)
 
 SWEEPS = "/api/v1/sweeps"
 
@@ -162,3 +168,15 @@ def test_stream_splits_a_long_poll_into_chunks(make_app, alice, store, monkeypat
 
 def _id_of(client, sweep_id, index):
     return [i for e, i, _ in read_events(client, sweep_id) if e == "trial"][index]
+
+
+def test_stream_pings_while_polls_bring_nothing_new(make_app, alice, monkeypatch):
+    # A pending sweep's poller posts an update every 0.1 s that changes nothing: the ping is
+    # due after PING_SECONDS without a byte written, not after PING_SECONDS without an update.
+    monkeypatch.setattr(events, "PING_SECONDS", 0.6)
+    app = make_app({"sse_poll_seconds": 0.1, "trusted_hosts": "testserver,127.0.0.1"})
+    with serve_app(app) as url, httpx.Client(base_url=url, headers=alice.headers,
+                                             timeout=30) as http:
+        sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
+        with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
+            assert ": ping" in response.iter_lines()
