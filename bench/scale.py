@@ -160,8 +160,7 @@ def measure(service: Service, database: Database, n: int, *, web: bool = True
     submitted = time.perf_counter()
     response.raise_for_status()
     sweep_id = response.json()["id"]
-    import os
-    events = EventLag(service.url, dict(client._http.headers), sweep_id) if not os.environ.get("NOSSE") else None
+    events = EventLag(service.url, dict(client._http.headers), sweep_id)
     status: list[float] = []
     server: list[float] = []  # the service's own time for the same reads (Server-Timing)
     while True:
@@ -174,7 +173,7 @@ def measure(service: Service, database: Database, n: int, *, web: bool = True
             break
         time.sleep(0.2)
     ended = time.perf_counter()
-    events and events.join(60)
+    events.join(60)
     trials = f"/api/v1/sweeps/{sweep_id}/trials"
     first = http.get(trials, params={"limit": 50}).json()
     last_id = first["items"][0]["id"] + n - 51
@@ -203,7 +202,7 @@ def measure(service: Service, database: Database, n: int, *, web: bool = True
         **{f"{k} ms": 1000 * statistics.median(v) for k, v in page.items()},
         "compare cold s": cold,
         "compare cached ms": 1000 * cached,
-        "SSE lag p95 s": percentile(events.lags if events else [], 0.95),
+        "SSE lag p95 s": percentile(events.lags, 0.95),
         "web first screen s": screen.get("first", math.nan) / 1000,
         "web all drawn s": screen.get("ready", math.nan) / 1000,
         "bytes/trial": database.size_bytes() / n,
