@@ -117,7 +117,7 @@ def look(store: AdaptivePort, sweep: SweepRecord, *, max_in_flight: int | None =
         for label, more in plan["more"].items():
             first = spec.seeds.start + plan["seeds"][label]
             seeds = list(range(first, first + more))
-            cells += spec.cells(seeds, [by_label[label]], [plan["params"]])
+            cells += spec.keyed_cells(seeds, [by_label[label]], [plan["params"]])
             arms.append({"params": plan["params"], "initializer": label, "seeds": seeds})
     in_flight = store.count_in_flight(sweep.owner_id) if max_in_flight is not None else 0
     if max_in_flight is not None and in_flight + len(cells) > max_in_flight:

@@ -79,7 +79,7 @@ def add_seeds(store: GrowthPort, settings: Settings, owner_id: int, sweep_id: in
         raise InvalidSpec(f"the grown sweep is not a valid spec: {_first_error(exc)}") from None
     check_budget(grown, settings)  # every initializer at every seed: an upper bound
     check_in_flight(store, settings, owner_id, n_new)
-    rows = cell_rows(grown.cells(new, chosen, grown.grid_points()))
+    rows = cell_rows(grown.keyed_cells(new, chosen, grown.grid_points()))
     labels = None if request.initializers is None else [initializer_label(i) for i in chosen]
     return store.grow_sweep(owner_id, sweep_id, base_spec=sweep.spec,
                             spec=grown.model_dump(mode="json"), rows=rows,

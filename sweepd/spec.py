@@ -19,6 +19,8 @@ import math
 
 from sweepd.spec_base import _Strict  # noqa: F401  (re-exported: they are part of the spec)
 from sweepd.spec_cells import (  # noqa: F401  (re-exported: they are part of the spec)
+    Cell,
+    CellKeys,
     TrialSpec,
     _digest,
     _digest_hex,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +45,23 @@ class TrialSpec(_Strict):
         return initializer_label(self.initializer)
 
 
+class Cell(NamedTuple):
+    """A cell as its trial row stores it; its `TrialSpec` is rebuilt from the sweep's spec.
+
+    `order_seed` and `data_seed` are None where they are the default (the seed, dataset.seed),
+    as stored. `initializer` and `params` are the spec's own objects, shared by many cells:
+    never change them.
+    """
+
+    cell_key: str
+    batch_key: str
+    seed: int
+    order_seed: int | None
+    data_seed: int | None
+    initializer: Any
+    params: dict[str, Any]
+
+
 def _dump(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -58,8 +75,48 @@ def _digest(payload: Any) -> str:
 
 
 def _digest_hex(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    text = _canonical_json(payload)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical_json(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+class CellKeys:
+    """`cell_key` for the many cells of one expansion, with the same bytes hashed.
+
+    A sweep's cells share a few initializers and grid points: each one's canonical JSON is
+    written once (`text`, cached by identity; the cache keeps the object alive, so an id is
+    never reused) and a cell's payload is joined from those pieces in the canonical key order
+    (`key`). Dumping the whole payload per cell was half the time of submitting 10⁵ trials
+    (issue 19).
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def text(self, value: Any) -> str:
+        """The canonical JSON of an initializer (model or dict) or a grid point."""
+        found = self._texts.get(id(value))
+        if found is None:
+            dumped = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+            found = self._texts[id(value)] = (value, _canonical_json(dumped))
+        return found[1]
+
+    @staticmethod
+    def key(seed: int, initializer_text: str, params_text: str, *,
+            order_seed: int | None = None, data_seed: int | None = None) -> str:
+        """`cell_key` of a cell whose initializer and point have these `text`s."""
+        text = (("{" if data_seed is None else f'{{"data_seed":{_int(data_seed)},')
+                + f'"initializer":{initializer_text},'
+                + ("" if order_seed is None else f'"order_seed":{_int(order_seed)},')
+                + f'"params":{params_text},"seed":{_int(seed)}}}')
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _int(value: int) -> str:
+    return str(value) if type(value) is int else json.dumps(value)
 
 
 def cell_key(seed: int, initializer: Any, params: dict[str, Any], *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ from pydantic import (
 from sweepd import batching
 from sweepd.search_spec import Choices, SearchSpec
 from sweepd.spec_base import _Strict
-from sweepd.spec_cells import TrialSpec, _dump, cell_key
+from sweepd.spec_cells import Cell, CellKeys, TrialSpec, _dump, cell_key
 from sweepd.spec_grid import (
     GRID_SECTIONS,
     MAX_CHECKED_POINTS,
@@ -311,11 +312,8 @@ class SweepSpec(_Strict):
         Raises:
             ValueError: a search sweep expanded without its points.
         """
-        if self.search is not None and search_points is None:
-            raise ValueError("a search sweep expands only for given search points")
-        grid = self.grid_points()
-        points = [{**g, **sp} for sp in (search_points or [{}]) for g in grid]
-        return self.cells(self.seed_values, self.initializers, points)
+        return self.cells(self.seed_values, self.initializers,
+                          self._expanded_points(search_points))
 
     def cells(self, seeds: list[int], initializers: list[Any],
               points: list[dict[str, Any]]) -> list[TrialSpec]:
@@ -325,17 +323,45 @@ class SweepSpec(_Strict):
 
         Each seed is crossed with the order seeds and the data draws (issue 16); the draws are
         the outer loop, so the trials of one draw (one batch key) are stored together."""
-        out: list[TrialSpec] = []
+        return [self._trial(cell, sections)
+                for cell, sections in self._expand(seeds, initializers, points)]
+
+    def keyed_cells(self, seeds: list[int], initializers: list[Any],
+                    points: list[dict[str, Any]]) -> list[Cell]:
+        """The cells of `cells`, in its order, as a trial row stores them (keys, seeds,
+        initializer and point) without building their `TrialSpec`s: what submitting and
+        growing store (a claim rebuilds the spec of each cell it takes)."""
+        return [cell for cell, _ in self._expand(seeds, initializers, points)]
+
+    def trial_cells(self, search_points: list[dict[str, Any]] | None = None) -> list[Cell]:
+        """`trials()` as `keyed_cells`."""
+        return self.keyed_cells(self.seed_values, self.initializers,
+                                self._expanded_points(search_points))
+
+    def _expanded_points(self, search_points: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        if self.search is not None and search_points is None:
+            raise ValueError("a search sweep expands only for given search points")
+        grid = self.grid_points()
+        return [{**g, **sp} for sp in (search_points or [{}]) for g in grid]
+
+    def _expand(self, seeds: list[int], initializers: list[Any], points: list[dict[str, Any]]
+                ) -> Iterator[tuple[Cell, dict[str, BaseModel]]]:
+        keys = CellKeys()
+        texts = [(init, keys.text(init)) for init in initializers]
         for point in points:
             sections = self._resolved_sections(point)
+            point_text = keys.text(point)
+            default_draw = sections["dataset"].seed  # type: ignore[attr-defined]
             for data_seed in self.data_seeds_at(sections["dataset"]):  # type: ignore[arg-type]
                 batch_key = self._batch_key(sections, data_seed)
+                draw = None if data_seed == default_draw else data_seed
                 for seed in seeds:
                     for order_seed in self.order_seeds_of(seed):
-                        for init in initializers:
-                            out.append(self._cell(seed, init, point, sections, batch_key,
-                                                  order_seed, data_seed))
-        return out
+                        order = None if order_seed == seed else order_seed
+                        for init, init_text in texts:
+                            key = keys.key(seed, init_text, point_text, order_seed=order,
+                                           data_seed=draw)
+                            yield Cell(key, batch_key, seed, order, draw, init, point), sections
 
     def trial_for(self, seed: int, initializer: dict[str, Any] | BaseModel,
                   params: dict[str, Any], *, order_seed: int | None = None,
@@ -354,12 +380,13 @@ class SweepSpec(_Strict):
         if init is None:
             raise ValueError(f"initializer {initializer!r} is not part of this sweep")
         sections = self._resolved_sections(params)
-        data = sections["dataset"].seed if data_seed is None else data_seed  # type: ignore[attr-defined]
-        order = seed if order_seed is None else order_seed
+        default_draw = sections["dataset"].seed  # type: ignore[attr-defined]
+        order = None if order_seed in (None, seed) else order_seed
+        draw = None if data_seed in (None, default_draw) else data_seed
         if keys is None:
-            return self._cell(seed, init, params, sections, self._batch_key(sections, data),
-                              order, data)
-        return self._cell(seed, init, params, sections, keys[1], order, data, key=keys[0])
+            keys = (cell_key(seed, init, params, order_seed=order, data_seed=draw),
+                    self._batch_key(sections, data_seed))
+        return self._trial(Cell(keys[0], keys[1], seed, order, draw, init, params), sections)
 
     @cached_property
     def _initializers_by_json(self) -> dict[str, Any]:
@@ -399,19 +426,14 @@ class SweepSpec(_Strict):
                 sections[section] = memo[key]
         return sections
 
-    def _cell(self, seed: int, init: Any, point: dict[str, Any],
-              sections: dict[str, BaseModel], batch_key: str, order_seed: int,
-              data_seed: int, *, key: str | None = None) -> TrialSpec:
+    def _trial(self, cell: Cell, sections: dict[str, BaseModel]) -> TrialSpec:
         dataset_seed = sections["dataset"].seed  # type: ignore[attr-defined]
-        if key is None:
-            key = cell_key(seed, init, point,
-                           order_seed=None if order_seed == seed else order_seed,
-                           data_seed=None if data_seed == dataset_seed else data_seed)
         return TrialSpec.model_construct(
-            cell_key=key, batch_key=batch_key, seed=seed, order_seed=order_seed,
-            data_seed=data_seed, initializer=init,
-            bias_initializer=self.bias_initializer, params=dict(point),
-            dataset=sections["dataset"], model=sections["model"],
+            cell_key=cell.cell_key, batch_key=cell.batch_key, seed=cell.seed,
+            order_seed=cell.seed if cell.order_seed is None else cell.order_seed,
+            data_seed=dataset_seed if cell.data_seed is None else cell.data_seed,
+            initializer=cell.initializer, bias_initializer=self.bias_initializer,
+            params=dict(cell.params), dataset=sections["dataset"], model=sections["model"],
             training=sections["training"], store=self.store,
         )
 

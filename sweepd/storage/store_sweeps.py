@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from sweepd.errors import Conflict, NotFound
 from sweepd.records import SweepRecord
-from sweepd.spec import SweepSpec, TrialSpec, spec_hash
+from sweepd.spec import Cell, SweepSpec, initializer_label, spec_hash
 from sweepd.states import FINAL_SWEEP_STATES, OPEN_TRIAL_STATES
 from sweepd.storage import counters
 from sweepd.storage.bulk import insert_rows
@@ -33,24 +33,25 @@ def trial_rows(spec: SweepSpec, search_points: list[dict[str, Any]] | None = Non
                ) -> list[dict[str, Any]]:
     """The trial rows of a spec (of these search points, for a search), as plain dicts for a
     bulk INSERT (no sweep id yet)."""
-    return cell_rows(spec.trials(search_points))
+    return cell_rows(spec.trial_cells(search_points))
 
 
-def cell_rows(cells: Iterable[TrialSpec]) -> list[dict[str, Any]]:
-    """Pending trial rows of these cells, as plain dicts for a bulk INSERT (no sweep id yet)."""
-    dumped: dict[int, tuple[dict[str, Any], str]] = {}
+def cell_rows(cells: Iterable[Cell]) -> list[dict[str, Any]]:
+    """Pending trial rows of these cells (`SweepSpec.keyed_cells`), as plain dicts for a bulk
+    INSERT (no sweep id yet). The cells' initializers and points are shared objects, so
+    `insert_rows` writes the JSON of each once."""
+    dumped: dict[int, tuple[Any, dict[str, Any], str]] = {}
     rows = []
-    for trial in cells:
-        init = trial.initializer
+    for cell in cells:
+        init = cell.initializer
         if id(init) not in dumped:  # the same few initializer objects recur in every cell
-            dumped[id(init)] = (init.model_dump(mode="json"), trial.initializer_label)
-        init_json, label = dumped[id(init)]
+            dumped[id(init)] = (init, init.model_dump(mode="json"), initializer_label(init))
+        _, init_json, label = dumped[id(init)]
         rows.append({
-            "cell_key": trial.cell_key, "batch_key": trial.batch_key, "seed": trial.seed,
+            "cell_key": cell.cell_key, "batch_key": cell.batch_key, "seed": cell.seed,
             # Null where the factor is the default, as in rows stored before issue 16.
-            "order_seed": None if trial.order_seed == trial.seed else trial.order_seed,
-            "data_seed": None if trial.data_seed == trial.dataset.seed else trial.data_seed,
-            "initializer": init_json, "initializer_label": label, "params": trial.params,
+            "order_seed": cell.order_seed, "data_seed": cell.data_seed,
+            "initializer": init_json, "initializer_label": label, "params": cell.params,
             "state": "pending", "attempt": 0, "isolate": False, "progress": 0.0,
         })
     return rows

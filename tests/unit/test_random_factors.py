@@ -7,6 +7,8 @@ keep its cells, batches and weights bit for bit.
 
 from __future__ import annotations
 
+import platform
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,9 +66,11 @@ BEFORE = {
 }
 
 
-# The final weights depend on the CPU's vector instructions (torch's kernels differ), so each
-# capability has its own: BEFORE's were taken on an AVX-512 machine; these on an AVX2 one, with
-# the code of e123ad4 (before issue 16) and again with this one, bitwise the same.
+# The final weights depend on the CPU's vector instructions (MKL's and torch's kernels differ),
+# so each kernel path has its own: BEFORE's were taken on an Intel AVX-512 machine; these on an
+# AVX2 one, with the code of e123ad4 (before issue 16) and again with this one, bitwise the same.
+# An AMD AVX-512 machine (2026-12-04) gives the AVX2 ones: MKL takes its AVX-512 path on Intel
+# chips only.
 FINAL_BY_CPU = {
     "AVX2": {
         "moons_sgd": [
@@ -85,8 +89,23 @@ FINAL_BY_CPU = {
 
 def _finals(name: str) -> list[str]:
     """The final sha256 of BEFORE[name]'s trials on this CPU."""
+    return FINAL_BY_CPU.get(_kernel_path(), {}).get(name) or [row[5] for row in BEFORE[name]]
+
+
+def _kernel_path() -> str:
     capability = torch.backends.cpu.get_cpu_capability()
-    return FINAL_BY_CPU.get(capability, {}).get(name) or [row[5] for row in BEFORE[name]]
+    if capability == "AVX512" and "GenuineIntel" not in _cpu_vendor():
+        return "AVX2"
+    return capability
+
+
+def _cpu_vendor() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                 if line.startswith("vendor_id")), "")
 
 
 def _spec(base: dict[str, Any], **extra: Any) -> SweepSpec:
