@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from sweepd.errors import BadRequest, Unauthorized
 from sweepd.records import UserRecord
@@ -140,9 +141,10 @@ BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
                                 "(`sweepd token show` prints the local one).")
 
 
-def current_user(request: Request, store: StoreDep, settings: SettingsDep,
-                 _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
-                 ) -> UserRecord:
+async def current_user(request: Request, store: StoreDep, settings: SettingsDep,
+                       _scheme: Annotated[HTTPAuthorizationCredentials | None,
+                                          Depends(BEARER)] = None,
+                       ) -> UserRecord:
     """Dependency: the user the request's credential belongs to.
 
     The API (`/api/v1`) takes only the bearer header, which a browser never attaches by
@@ -150,17 +152,22 @@ def current_user(request: Request, store: StoreDep, settings: SettingsDep,
     (`/web-api/`) also take the session cookie; those that change something then need this
     origin and the session's CSRF token as well.
 
+    Async, so a token that authenticated in the last seconds (`Store.recently_authenticated`)
+    costs no trip to the threadpool and no statement; any other goes to the database there.
+
     Raises:
         Unauthorized: no credential, or one that is unknown, revoked or expired.
         HTTPException: 403 for a cookie request that fails the origin or CSRF check.
     """
     raw = bearer_token(request)
     if raw is None and request.scope["path"].startswith(WEB_API):
-        return _cookie_user(request, store, settings)
+        return await run_in_threadpool(_cookie_user, request, store, settings)
     if raw is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer <token>' "
                            "(the API takes no cookie)")
-    user = store.authenticate(raw) if len(raw) <= MAX_TOKEN_CHARS else None
+    if len(raw) > MAX_TOKEN_CHARS:
+        raise Unauthorized("invalid or revoked token")
+    user = store.recently_authenticated(raw) or await run_in_threadpool(store.authenticate, raw)
     if user is None:
         raise Unauthorized("invalid or revoked token")
     return user

@@ -15,8 +15,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +43,56 @@ SESSION_RETENTION = timedelta(days=30)
 PREFIX_CHARS = 8
 # last_used_at is bookkeeping: writing it on every request would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long a token that authenticated is taken as live without reading it again (see
+# `TokenCache`); at most this many tokens are remembered.
+AUTH_CACHE_SECONDS = 2.0
+AUTH_CACHE_TOKENS = 1024
+
+
+class TokenCache:
+    """The users of tokens that authenticated in the last `seconds`, by the tokens' hashes.
+
+    Every API request authenticates; reading the token's row each time was a statement of its
+    own in every status read, waiting its turn behind a running sweep's writes (issue 19). A
+    token revoked through this store is forgotten at once; one revoked by another process (the
+    CLI on the same database, another API replica) stops working here within `seconds`. Unknown
+    and revoked tokens are never remembered, so a guess costs a database read as before.
+    """
+
+    def __init__(self, seconds: float = AUTH_CACHE_SECONDS, size: int = AUTH_CACHE_TOKENS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self._size, self._clock = seconds, size, clock
+        self._users: OrderedDict[str, tuple[float, UserRecord]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.generation = 0  # moves with each `clear`
+
+    def get(self, token_hash: str) -> UserRecord | None:
+        with self._lock:
+            found = self._users.get(token_hash)
+            if found is None:
+                return None
+            if self._clock() >= found[0]:
+                del self._users[token_hash]
+                return None
+            return found[1]
+
+    def put(self, token_hash: str, user: UserRecord, *, read_at: int) -> None:
+        """Remember a token read live while `generation` was `read_at`; not if a revocation
+        has cleared the cache since (the read may predate it)."""
+        if self.seconds <= 0:
+            return
+        with self._lock:
+            if read_at != self.generation:
+                return
+            self._users[token_hash] = (self._clock() + self.seconds, user)
+            self._users.move_to_end(token_hash)
+            while len(self._users) > self._size:
+                self._users.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._users.clear()
+            self.generation += 1
 
 
 def hash_token(raw_token: str) -> str:
@@ -126,6 +181,16 @@ class AuthStore(StoreBase):
             session.flush()
             return token_record(token), raw
 
+    @cached_property
+    def token_cache(self) -> TokenCache:
+        """The tokens that authenticated lately (`TokenCache`)."""
+        return TokenCache()
+
+    def recently_authenticated(self, raw_token: str) -> UserRecord | None:
+        """The user of a token that authenticated in the last `AUTH_CACHE_SECONDS`, read from
+        no database; None: ask `authenticate`."""
+        return self.token_cache.get(hash_token(raw_token)) if raw_token else None
+
     def authenticate(self, raw_token: str) -> UserRecord | None:
         """The user a raw token belongs to, or None for an unknown or revoked token.
 
@@ -134,6 +199,7 @@ class AuthStore(StoreBase):
         """
         if not raw_token:
             return None
+        generation = self.token_cache.generation
         with self._read() as session:
             found = self._live_token(session, raw_token)
             if found is None:
@@ -141,6 +207,7 @@ class AuthStore(StoreBase):
             token, user = found
             record, token_id, last_used = user_record(user), token.id, token.last_used_at
         self._touch(token_id, last_used)
+        self.token_cache.put(hash_token(raw_token), record, read_at=generation)
         return record
 
     def _touch(self, token_id: int, last_used: datetime | None) -> None:
@@ -173,6 +240,7 @@ class AuthStore(StoreBase):
                 raise NotFound(f"token {token_id} not found")
             if token.revoked_at is None:
                 token.revoked_at = self._clock()
+        self.token_cache.clear()  # the revoked token's hash is not known here; all go
 
     def list_tokens(self, user_id: int) -> list[TokenRecord]:
         """A user's tokens, revoked ones included, oldest first."""

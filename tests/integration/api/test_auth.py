@@ -107,3 +107,41 @@ def test_store_tokens_never_raw(client, alice, bob, db_url):
     for token in (alice.token, bob.token):
         assert token not in text
         assert token[len("swd_"):] not in text
+
+
+def _token_reads(engine) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: seen.append(statement))
+    return seen
+
+
+def test_a_token_that_authenticated_lately_costs_no_statement(client, store, alice):
+    """Issue 19: every request read the token's row; now a status read is one statement."""
+    sweep_id = client.post(SWEEPS, json=small_spec()).json()["id"]
+    statements = _token_reads(store.engine)
+    assert client.get(f"{SWEEPS}/{sweep_id}").status_code == 200
+    assert not [s for s in statements if "api_tokens" in s]
+    store.token_cache.clear()
+    assert client.get(f"{SWEEPS}/{sweep_id}").status_code == 200
+    assert [s for s in statements if "api_tokens" in s]  # forgotten: read again
+
+
+def test_a_token_revoked_elsewhere_ends_here_within_the_cache_window(client, store, db_url,
+                                                                       alice):
+    from sweepd.storage.schema import open_store
+    from sweepd.storage.store_auth import TokenCache
+
+    now = [0.0]
+    store.token_cache = TokenCache(seconds=2.0, clock=lambda: now[0])
+    assert client.get(SWEEPS).status_code == 200
+    other = open_store(db_url, auto_migrate=False)  # the CLI, or another API replica
+    try:
+        other.revoke_token(alice.token_id)
+    finally:
+        other.dispose()
+    assert client.get(SWEEPS).status_code == 200  # the window this process does not see
+    now[0] += 2.0
+    assert_unauthorized(client.get(SWEEPS))
