@@ -227,7 +227,7 @@ class Recheck:
         self.due = time.monotonic() + self.every
         state = self.request.app.state
         try:
-            await run_in_threadpool(current_user, self.request, state.store, state.settings)
+            await current_user(self.request, state.store, state.settings)
         except (Unauthorized, HTTPException):
             return False
         return True
