@@ -66,7 +66,8 @@ Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem d
 def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hook] = (),
                readiness: Callable[[], dict[str, Any]] | None = None,
                replay: Replay | None = None,
-               dispatcher_stats: DispatcherStats | None = None) -> FastAPI:
+               dispatcher_stats: DispatcherStats | None = None,
+               new_trials: Callable[[], None] | None = None) -> FastAPI:
     """Build the sweepd HTTP application.
 
     Args:
@@ -79,6 +80,8 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
         replay: `replay(owner_id, sweep_id, trial_id) -> dict`; without it the replay route
             is absent.
         dispatcher_stats: returns the dispatcher's cumulative counters, exported on /metrics.
+        new_trials: called after a request stored new pending trials (a submission, seeds
+            added, a resumed sweep): the in-process dispatcher's `wake`.
 
     Returns:
         The FastAPI app; `app.state.metrics` is its `ServiceMetrics`.
@@ -92,6 +95,7 @@ def create_app(settings: Settings, store: Store, *, lifespan_hooks: Sequence[Hoo
     app.state.store = store
     app.state.readiness = readiness
     app.state.replay = replay
+    app.state.new_trials = new_trials or (lambda: None)
     app.state.comparisons = ComparisonCache(limits=CompareLimits.from_settings(settings))
     app.state.comparison_json = JsonCache()  # the same comparisons, serialised
     # Bounded work (README, "Bounded reads and replays"): replays and comparisons a few at a

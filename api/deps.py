@@ -8,6 +8,7 @@ user's sweep is simply not found (404, invariant 7).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -47,8 +48,14 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def get_new_trials(request: Request) -> Callable[[], None]:
+    return request.app.state.new_trials
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# Called once a request has stored new pending trials (the in-process dispatcher's `wake`).
+NewTrials = Annotated[Callable[[], None], Depends(get_new_trials)]
 
 
 def bearer_token(request: Request) -> str | None:

@@ -59,7 +59,8 @@ def build_app(settings: Settings, store: Store) -> tuple[Any, Any]:
     app = create_app(settings, store, lifespan_hooks=hooks,
                      readiness=dispatcher.status if dispatcher else None,
                      replay=replayer.replay,
-                     dispatcher_stats=(lambda: vars(dispatcher.stats)) if dispatcher else None)
+                     dispatcher_stats=(lambda: vars(dispatcher.stats)) if dispatcher else None,
+                     new_trials=dispatcher.wake if dispatcher else None)
     if dispatcher is not None:
         dispatcher.on_batch_seconds = app.state.metrics.batch_duration.observe
         dispatcher.on_retries = app.state.metrics.retries.inc

@@ -78,6 +78,7 @@ class Dispatcher:
         self._inflight: dict[Any, _Batch] = {}
         self._unsaved: list[ResultItem] = []
         self._stop = threading.Event()
+        self._wake = threading.Event()  # new pending trials: `wake`
         self._thread: threading.Thread | None = None
         self._tracker: Any = None
         self._leader = False
@@ -100,6 +101,12 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._run, name="sweepd-dispatcher", daemon=True)
         self._thread.start()
 
+    def wake(self) -> None:
+        """New trials are pending (a submission, a grown or resumed sweep of this process): an
+        idle loop claims them now instead of at its next poll (issue 19: a small sweep waited
+        up to `poll_seconds`, on average half of it, before its first batch)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, then hand everything a successor needs back at once.
 
@@ -109,6 +116,7 @@ class Dispatcher:
         for the lease to run out.
         """
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -166,14 +174,16 @@ class Dispatcher:
             self._idle()
 
     def _idle(self) -> None:
-        """Wait up to `poll_seconds` for the next tick, waking as soon as a batch finishes.
+        """Wait up to `poll_seconds` for the next tick, waking as soon as a batch finishes or,
+        with none in flight, as soon as `wake` says new trials are pending.
 
         A fixed sleep left a core idle for half a poll on average after each batch: with
         batches of one-step trials that last a quarter of a second, 40 % of the time (issue 19).
         """
         refs = list(self._inflight)
         if not refs or self._unsaved:
-            self._stop.wait(self.settings.poll_seconds)
+            self._wake.wait(self.settings.poll_seconds)  # `stop` sets it too
+            self._wake.clear()
             return
         try:
             ray.wait(refs, num_returns=1, timeout=self.settings.poll_seconds)

@@ -11,7 +11,7 @@ from sweepd import growth
 from sweepd.records import GrowthRecord
 from sweepd.schemas import GrowthPublic, GrowthsPublic, SeedsAdd, SeedsAdded
 from sweepd_api.convert import sweep_public
-from sweepd_api.deps import CurrentUser, IdempotencyKey, SettingsDep, StoreDep, SweepId
+from sweepd_api.deps import CurrentUser, IdempotencyKey, NewTrials, SettingsDep, StoreDep, SweepId
 from sweepd_api.openapi import problems
 
 SEEDS_EXAMPLES = {
@@ -29,7 +29,8 @@ router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
                               "Idempotency-Key with the same body: the stored growth"},
                         **problems(400, 404, 409, 413, 422, 429)})
 async def add_seeds(sweep_id: SweepId, body: SeedsBody, user: CurrentUser, key: IdempotencyKey,
-                    store: StoreDep, settings: SettingsDep, response: Response) -> SeedsAdded:
+                    store: StoreDep, settings: SettingsDep, response: Response,
+                    new_trials: NewTrials) -> SeedsAdded:
     """Add seeds to a sweep: `{"count": N}` (the next N unused seeds) or `{"seeds": [...]}`,
     optionally for some `initializers` only.
 
@@ -42,6 +43,8 @@ async def add_seeds(sweep_id: SweepId, body: SeedsBody, user: CurrentUser, key: 
     """
     record, grown, created = await run_in_threadpool(
         growth.add_seeds, store, settings, user.id, sweep_id, body, idempotency_key=key)
+    if created:
+        new_trials()
     response.status_code = 201 if created else 200
     return SeedsAdded(sweep=sweep_public(record), growth=growth_public(grown))
 

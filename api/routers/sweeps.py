@@ -16,6 +16,7 @@ from sweepd_api.deps import (
     CurrentUser,
     IdempotencyKey,
     Limit,
+    NewTrials,
     Offset,
     SettingsDep,
     StoreDep,
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/sweeps", tags=["sweeps"], responses=problems(401))
                               "Idempotency-Key with the same body: the stored sweep"},
                         **problems(400, 409, 413, 415, 422, 429)})
 def submit_sweep(user: CurrentUser, key: IdempotencyKey, spec: SpecBody, store: StoreDep,
-                 settings: SettingsDep, response: Response) -> SweepPublic:
+                 settings: SettingsDep, response: Response, new_trials: NewTrials) -> SweepPublic:
     """Submit a sweep: the spec is validated completely, then stored with all its trials.
 
     With an `Idempotency-Key`, a repeated request with the same body returns the stored sweep
@@ -42,6 +43,8 @@ def submit_sweep(user: CurrentUser, key: IdempotencyKey, spec: SpecBody, store: 
     """
     record, created = submission.submit_sweep(store, settings, user.id, spec,
                                               idempotency_key=key)
+    if created:
+        new_trials()
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/api/v1/sweeps/{record.id}"
     return sweep_public(record)
@@ -79,9 +82,12 @@ def pause_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepP
 
 
 @router.post("/{sweep_id}/resume", responses=problems(404, 409, 422))
-def resume_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> SweepPublic:
+def resume_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
+                 new_trials: NewTrials) -> SweepPublic:
     """Resume a paused sweep: its pending trials are claimed again, and it reads `running`
     (`pending` if none of its trials has started yet). An open sweep that is not paused is
     returned unchanged; a finished sweep is a 409.
     """
-    return sweep_public(store.resume_sweep(user.id, sweep_id))
+    resumed = store.resume_sweep(user.id, sweep_id)
+    new_trials()
+    return sweep_public(resumed)

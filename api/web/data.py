@@ -32,7 +32,7 @@ from fastapi.routing import APIRoute
 
 from sweepd.errors import Unavailable
 from sweepd_api.convert import sweep_public
-from sweepd_api.deps import CurrentUser, StoreDep, SweepId, TrialId
+from sweepd_api.deps import CurrentUser, NewTrials, StoreDep, SweepId, TrialId
 from sweepd_api.routers import events, trials
 from sweepd_api.web import views
 
@@ -93,8 +93,11 @@ def pause_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Respon
 
 
 @router.post("/{sweep_id}/resume")
-def resume_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep) -> Response:
-    return reply(sweep_public(store.resume_sweep(user.id, sweep_id)).model_dump(mode="json"))
+def resume_sweep(sweep_id: SweepId, user: CurrentUser, store: StoreDep,
+                 new_trials: NewTrials) -> Response:
+    resumed = store.resume_sweep(user.id, sweep_id)
+    new_trials()
+    return reply(sweep_public(resumed).model_dump(mode="json"))
 
 
 @router.post("/{sweep_id}/trials/{trial_id}/replay")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.reliability.helpers import assert_integrity, moons_spec, wait_until
@@ -49,3 +51,20 @@ def test_dispatcher_refills_a_freed_core_before_storing_its_results(store, owner
     while_waiting = [inflight for pending, inflight in seen if pending > 0]
     assert slots == 2 and while_waiting, seen
     assert all(inflight == slots for inflight in while_waiting), seen
+
+
+def test_an_idle_dispatcher_claims_a_new_sweep_when_woken_not_at_its_next_poll(
+        store, owner, dispatcher_factory):
+    # A minute between polls: the sweep submitted while the loop idles can only finish in time
+    # if `wake` (what the service's submit route calls) ends the wait.
+    dispatcher = dispatcher_factory(poll_seconds=60.0, lease_seconds=600.0)
+    dispatcher.start()
+    wait_until(lambda: dispatcher.status()["dispatcher"] == "running", 60, "Ray to connect")
+    wait_until(lambda: dispatcher._leader, 10, "the first tick")
+    time.sleep(1.0)  # the loop is in its idle wait now: nothing was pending at its tick
+    sweep, _ = store.submit_sweep(owner, moons_spec(seeds=1, steps=50))
+    dispatcher.wake()
+    wait_until(lambda: store.get_sweep(owner, sweep.id).state == "completed", 40,
+               "the woken dispatcher to run the sweep")
+    dispatcher.stop()
+    assert_integrity(store, sweep.id, n_trials=2, max_attempts=3)
