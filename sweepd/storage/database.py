@@ -122,8 +122,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    immediate = conn.get_execution_options().get(_WRITE, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # a read of one statement (`single_statement`): SQLite's own implicit transaction
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
 
 def writer(engine: Engine) -> Engine:
@@ -138,8 +140,19 @@ def reader(engine: Engine) -> Engine:
     return engine
 
 
+def single_statement(engine: Engine) -> Engine:
+    """A view of `engine` for a read that is one statement: no transaction around it.
+
+    One SELECT reads one snapshot by itself on both databases; the BEGIN and ROLLBACK around
+    it were two statements more (two round trips on PostgreSQL) in every status read, each
+    waiting its turn for the GIL while a sweep runs (issue 19).
+    """
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 @contextmanager
-def unit_of_work(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+def unit_of_work(engine: Engine, *, write: bool = False, single: bool = False
+                 ) -> Iterator[Session]:
     """One transaction as an ORM session: commit on success, roll back on error, always close.
 
     Read-only by default: a read unit of work is rolled back at the end, so nothing it does is
@@ -148,6 +161,7 @@ def unit_of_work(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     Args:
         engine: the engine as returned by `create_engine`.
         write: True for a unit of work that changes the database.
+        single: a read that runs exactly one statement (`single_statement`).
 
     Yields:
         The session, already inside its transaction.
@@ -157,7 +171,9 @@ def unit_of_work(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         sqlalchemy.exc.IntegrityError: a constraint was violated; callers that expect one
             (idempotent submission) handle it, others let it surface as a bug.
     """
-    bound = writer(engine) if write else reader(engine)
+    if write and single:
+        raise ValueError("a write unit of work is a transaction")
+    bound = writer(engine) if write else single_statement(engine) if single else reader(engine)
     session = Session(bound, expire_on_commit=False, autoflush=False)
     try:
         with translate_errors():

@@ -82,6 +82,12 @@ class StoreBase:
             yield session
 
     @contextmanager
+    def _read_one(self) -> Iterator[Session]:
+        """A read of exactly one statement, outside any transaction (`single_statement`)."""
+        with unit_of_work(self._engine, single=True) as session:
+            yield session
+
+    @contextmanager
     def _write(self) -> Iterator[Session]:
         try:
             with unit_of_work(self._engine, write=True) as session:

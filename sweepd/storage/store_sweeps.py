@@ -156,7 +156,7 @@ class SweepStore(StoreBase):
         running = (select(func.coalesce(func.sum(SqlTrial.progress), 0.0))
                    .where(SqlTrial.state == "running", SqlTrial.sweep_id == SqlSweep.id)
                    .correlate(SqlSweep).scalar_subquery())
-        with self._read() as session:
+        with self._read_one() as session:
             found = session.execute(select(SqlSweep, running).where(SqlSweep.id == sweep_id)).first()
             if found is None or found[0].owner_id != owner_id:
                 raise NotFound(f"sweep {sweep_id} not found")  # another owner's reads the same

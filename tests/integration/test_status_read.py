@@ -54,3 +54,33 @@ def test_the_comparison_keys_cover_every_trial_and_count_results(store, owner):
     assert all(blob is None for _, blob in chosen)  # no result yet: no weights
     with pytest.raises(NotFound):
         store.trial_keys(store.create_user("mallory").id, sweep.id)
+
+
+def statements_with_transaction_state(store, action) -> list[tuple[str, bool]]:
+    """(first word, whether the connection is inside a transaction) of each statement."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, _cursor, statement, *_args) -> None:
+        dbapi = conn.connection.dbapi_connection
+        inside = (not dbapi.autocommit) if store.is_postgres else dbapi.in_transaction
+        seen.append((statement.split()[0].upper(), inside))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_the_status_read_is_one_statement_outside_any_transaction(store, owner):
+    # No BEGIN and ROLLBACK around it (two round trips on PostgreSQL, two more waits for the GIL
+    # in a busy service); the pooled connection then serves transactions as before.
+    sweep, _ = store.submit_sweep(owner, make_spec(seeds=3))
+    assert statements_with_transaction_state(
+        store, lambda: store.get_sweep(owner, sweep.id)) == [("SELECT", False)]
+    listed = statements_with_transaction_state(
+        store, lambda: store.list_sweeps(owner, limit=10, offset=0))
+    begin = [("BEGIN", False)] if not store.is_postgres else []
+    assert listed[:len(begin) + 1] == [*begin, ("SELECT", True)]
+    assert store.cancel_sweep(owner, sweep.id).state == "cancelled"
