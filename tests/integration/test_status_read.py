@@ -11,12 +11,14 @@ from sweepd.errors import NotFound
 from tests.integration.store_support import claim, keys, make_spec
 
 
-def selects(store, action) -> list[str]:
-    seen: list[str] = []
+def recorded(store, action, describe) -> list:
+    """What `describe(connection, statement)` says of each statement `action` runs (None: skip)."""
+    seen: list = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append(statement)
+    def record(conn, _cursor, statement, *_args) -> None:
+        found = describe(conn, statement)
+        if found is not None:
+            seen.append(found)
 
     event.listen(store.engine, "before_cursor_execute", record)
     try:
@@ -24,6 +26,11 @@ def selects(store, action) -> list[str]:
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
     return seen
+
+
+def selects(store, action) -> list[str]:
+    return recorded(store, action, lambda _conn, statement: statement
+                    if statement.lstrip().upper().startswith("SELECT") else None)
 
 
 @pytest.mark.parametrize("seeds", [3, 300])
@@ -58,19 +65,13 @@ def test_the_comparison_keys_cover_every_trial_and_count_results(store, owner):
 
 def statements_with_transaction_state(store, action) -> list[tuple[str, bool]]:
     """(first word, whether the connection is inside a transaction) of each statement."""
-    seen: list[tuple[str, bool]] = []
 
-    def record(conn, _cursor, statement, *_args) -> None:
+    def describe(conn, statement: str) -> tuple[str, bool]:
         dbapi = conn.connection.dbapi_connection
         inside = (not dbapi.autocommit) if store.is_postgres else dbapi.in_transaction
-        seen.append((statement.split()[0].upper(), inside))
+        return statement.split()[0].upper(), inside
 
-    event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", record)
-    return seen
+    return recorded(store, action, describe)
 
 
 def test_the_status_read_is_one_statement_outside_any_transaction(store, owner):
