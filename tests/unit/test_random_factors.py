@@ -69,8 +69,8 @@ BEFORE = {
 # The final weights depend on the CPU's vector instructions (MKL's and torch's kernels differ),
 # so each kernel path has its own: BEFORE's were taken on an Intel AVX-512 machine; these on an
 # AVX2 one, with the code of e123ad4 (before issue 16) and again with this one, bitwise the same.
-# An AMD AVX-512 machine (2026-12-04) gives the AVX2 ones: MKL takes its AVX-512 path on Intel
-# chips only.
+# An AMD AVX-512 machine (2026-12-04) gives the AVX2 ones (observed, not traced: presumably
+# MKL's kernel dispatch, which takes its AVX-512 path on Intel chips).
 FINAL_BY_CPU = {
     "AVX2": {
         "moons_sgd": [
