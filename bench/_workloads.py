@@ -16,9 +16,11 @@ copy the weights out) but schedules nothing and stores nothing.
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,41 +109,70 @@ def measure_ideal(spec: SweepSpec, n: int, cores: int) -> IdealRate:
 
 @dataclass
 class EngineRate:
-    """One batch of sweepd's engine in this process, scaled to the whole grid on `cores` cores."""
+    """sweepd's engine without the service: `trials` trials in `seconds` on `cores` cores."""
 
     batch: int
     steps_timed: int
-    seconds: float  # the timed batch, scaled to the spec's step count
+    seconds: float  # the timed batches, scaled to the spec's step count
     cores: int
+    trials: int = 0  # trials timed; 0: one batch alone, its rate × cores
+    together: bool = False
 
     @property
     def trials_per_second(self) -> float:
-        return self.cores * self.batch / self.seconds
+        return (self.trials or self.cores * self.batch) / self.seconds
 
 
 def measure_engine(spec: SweepSpec, cores: int, batch_max: int = 256,
-                   max_steps: int = 10_000) -> EngineRate:
-    """Time `run_batch` on the batch the dispatcher would give one core, without the service.
+                   max_steps: int = 10_000, *, together: bool = False) -> EngineRate:
+    """Time `run_batch` on the batches the dispatcher would make, without the service.
 
-    The dispatcher splits n pending trials into ceil(n / slots) per batch, at most
-    `batch_max` (SWEEPD_BATCH_MAX_CPU); this times the first such batch. Batches longer than
-    `max_steps` are timed at `max_steps` steps and scaled linearly. Scaling flatters the
-    engine: a step costs more late in training than early (64 seed-example trials: 5.53 s at
-    1 000 steps, 60.45 s at 10 000, 9 % over ten times the first), so by default the
-    seed example's 10 000 steps are timed in full.
+    The dispatcher splits n pending trials into batches of ceil(n / slots), at most
+    `batch_max` (SWEEPD_BATCH_MAX_CPU). With `together`, `cores` processes train every batch
+    of the sweep, process i batches i, i + cores, ..., all starting at the same moment as the
+    service's Ray workers do; the time is from the first start to the last end. Without it,
+    this process times the first batch alone and the rate is multiplied by `cores`: that
+    assumes the cores do not slow each other, and on a 2-core VM on 2026-12-06 two batches at
+    once each took 1.34–1.49× as long as one alone.
+
+    Batches longer than `max_steps` are timed at `max_steps` steps and scaled linearly. Scaling
+    flatters the engine: a step costs more late in training than early (64 seed-example
+    trials: 5.53 s at 1 000 steps, 60.45 s at 10 000, 9 % over ten times the first), so by
+    default the seed example's 10 000 steps are timed in full.
     """
-    from sweepd.engine import run_batch
-
     size = max(1, min(batch_max, -(-spec.n_trials // cores)))
     steps = spec.trials()[0].training.steps or 1
     timed = min(steps, max_steps)
     raw = spec.model_dump(mode="json")
     raw["training"]["steps"] = timed
-    trials = SweepSpec.model_validate(raw).trials()[:size]
+    if not together:
+        started, ended = _engine_batches(raw, size, [0])
+        return EngineRate(size, timed, (ended - started) * steps / timed, cores)
+    batches = -(-spec.n_trials // size)
+    shares = [list(range(i, batches, cores)) for i in range(cores)]
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(cores) as pool:
+        barrier = manager.Barrier(cores)  # each process warms up, then all start together
+        spans = pool.starmap(_engine_batches, [(raw, size, share, barrier) for share in shares])
+    seconds = max(end for _, end in spans) - min(start for start, _ in spans)
+    return EngineRate(size, timed, seconds * steps / timed, cores, trials=spec.n_trials,
+                      together=True)
+
+
+def _engine_batches(raw: dict, size: int, indices: list[int], barrier: Any = None
+                    ) -> tuple[float, float]:
+    """Train batches `indices` of the spec `raw` once warm; start and end on the shared clock."""
+    from sweepd.engine import run_batch
+
+    trials = SweepSpec.model_validate(raw).trials()
+    batches = [trials[i * size:(i + 1) * size] for i in indices]
     run_batch(trials[:2], device="cpu")  # warm-up: dataset cache, first-call allocations
-    started = time.perf_counter()
-    run_batch(trials, device="cpu")
-    return EngineRate(size, timed, (time.perf_counter() - started) * steps / timed, cores)
+    if barrier is not None:
+        barrier.wait()
+    started = time.perf_counter()  # CLOCK_MONOTONIC: comparable across this machine's processes
+    for batch in batches:
+        run_batch(batch, device="cpu")
+    return started, time.perf_counter()
 
 
 def _tensors(trial: TrialSpec) -> tuple[torch.Tensor, ...]:

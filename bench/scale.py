@@ -264,7 +264,10 @@ def main() -> None:
     parser.add_argument("--ray-address", help="join this Ray cluster instead of starting one")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--no-web", action="store_true", help="skip the web page's timing")
+    parser.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for sweepd serve, e.g. SWEEPD_WORKER_NICE=0")
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.service_env)
     ray = None if args.ray_address else RayHead(cores=args.cores).start()
     address = args.ray_address or ray.address
     results: dict[str, dict[int, dict[str, float]]] = {}
@@ -274,7 +277,7 @@ def main() -> None:
                 data_dir = Path(tempfile.mkdtemp(prefix=f"scale-{kind}-"))
                 database = Database(kind, data_dir)
                 service = Service(ray_address=address, data_dir=data_dir,
-                                  extra_env={**database.env(),
+                                  extra_env={**database.env(), **extra,
                                              "SWEEPD_MAX_TRIALS_IN_FLIGHT_PER_USER": str(10 * n)})
                 try:
                     service.start()
@@ -287,8 +290,9 @@ def main() -> None:
     finally:
         if ray is not None:
             ray.stop()
+    env = "".join(f" --service-env {item}" for item in args.service_env)
     print(f"\n## Scale (`.venv/bin/python bench/scale.py --sizes "
-          f"{' '.join(map(str, args.sizes))} --databases {' '.join(args.databases)}`)")
+          f"{' '.join(map(str, args.sizes))} --databases {' '.join(args.databases)}{env}`)")
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -40,6 +40,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from sweepd.spec import SweepSpec
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _report  # noqa: E402
@@ -112,10 +114,12 @@ class Bench:
         }
 
     def add(self, workload: str, contender: str, trials: int, seconds: float, *,
-            grid: int, note: str = "", before: float | None = None) -> None:
+            grid: int, note: str = "", before: float | None = None,
+            pair: int | None = None) -> None:
         self.rows.append({"workload": workload, "contender": contender, "trials": trials,
                           "seconds": seconds, "trials_per_s": trials / seconds, "grid": grid,
-                          "load_before": before, "load_after": load(), "note": note})
+                          "load_before": before, "load_after": load(), "note": note,
+                          "pair": pair})
 
     # -- the three contenders ------------------------------------------------------------------
 
@@ -130,27 +134,46 @@ class Bench:
                      note=f"extrapolated: {self.args.cores} × 1/median of {rate.trials_timed} "
                           f"timed trials ({spread} s each)")
 
-    def run_engine(self) -> None:
-        cap = int(dict(i.split("=", 1) for i in self.args.service_env)
-                  .get("SWEEPD_BATCH_MAX_CPU", 256))
+    def _batch_cap(self) -> int:
+        env = dict(i.split("=", 1) for i in self.args.service_env)
+        return int(env.get("SWEEPD_BATCH_MAX_CPU", 256))
+
+    def run_engine_alone(self) -> None:
+        """The older engine figure: one batch alone in this process, × cores."""
         for name, spec in self.specs.items():
             before = load()
-            rate = measure_engine(spec, self.args.cores, batch_max=cap)
-            scaled = "" if rate.steps_timed == spec.trials()[0].training.steps else \
-                f", timed at {rate.steps_timed} steps and scaled"
-            self.add(name, "engine", spec.n_trials, spec.n_trials / rate.trials_per_second,
+            rate = measure_engine(spec, self.args.cores, batch_max=self._batch_cap())
+            self.add(name, "engine×n", spec.n_trials, spec.n_trials / rate.trials_per_second,
                      grid=spec.n_trials, before=before,
-                     note=f"run_batch in-process, K={rate.batch} per core{scaled}")
+                     note=f"run_batch alone, K={rate.batch}, × {self.args.cores}"
+                          f"{self._scaled(spec, rate)}")
+
+    def run_engine(self, name: str, spec: SweepSpec, pair: int) -> None:
+        before = load()
+        rate = measure_engine(spec, self.args.cores, batch_max=self._batch_cap(), together=True)
+        self.add(name, "engine", spec.n_trials, spec.n_trials / rate.trials_per_second,
+                 grid=spec.n_trials, before=before, pair=pair,
+                 note=f"run_batch, {self.args.cores} processes at once, every batch of "
+                      f"K≤{rate.batch}{self._scaled(spec, rate)}")
+
+    @staticmethod
+    def _scaled(spec: SweepSpec, rate: Any) -> str:
+        if rate.steps_timed == spec.trials()[0].training.steps:
+            return ""
+        return f", timed at {rate.steps_timed} steps and scaled"
 
     def run_service(self, service: Service) -> None:
         for name, spec in self.specs.items():
             for repeat in range(self.args.repeats):
+                if not self.args.no_engine:  # the engine just before: the pair shares a moment
+                    self.run_engine(name, spec, repeat)
                 before = load()
                 run = service.run_sweep(spec)
                 self._check_stored(run)
                 self.add(name, "service", run.n_trials, run.wall_seconds, grid=spec.n_trials,
-                         before=before, note=f"server {run.server_seconds:.2f} s, "
-                                             f"POST {run.submit_seconds:.2f} s")
+                         before=before, pair=repeat,
+                         note=f"server {run.server_seconds:.2f} s, "
+                              f"POST {run.submit_seconds:.2f} s")
                 self.extra.setdefault("sweeps", {})[f"{name}#{repeat}"] = asdict(run)
 
     @staticmethod
@@ -219,7 +242,7 @@ def run(args: argparse.Namespace) -> Bench:
     bench = Bench(args)
     bench.run_ideal()  # first, while nothing of ours runs beside it
     if not args.no_engine:
-        bench.run_engine()
+        bench.run_engine_alone()
     data_dir = Path(tempfile.mkdtemp(prefix="swb-data-"))
     head = RayHead(args.cores, address=args.ray_address or "")
     service = None

@@ -42,8 +42,14 @@ def test_run_bench_service_vs_tune_tiny_configuration(ray_address: str, tmp_path
     data = json.loads(figures.read_text())
     rows = {(r["workload"], r["contender"]): r for r in data["rows"]}
     tune = {"tune"} if _tune_installed() else set()
-    assert {c for w, c in rows if w == "moons"} == {"ideal", "engine", "service"}
-    assert {c for w, c in rows if w == "overhead"} == {"ideal", "engine", "service", *tune}
+    engines = {"engine", "engine×n"}  # one process per core at once, and one alone × cores
+    assert {c for w, c in rows if w == "moons"} == {"ideal", *engines, "service"}
+    assert {c for w, c in rows if w == "overhead"} == {"ideal", *engines, "service", *tune}
+    # The engine that runs its processes at once is timed beside each service run, its pair.
+    for workload in ("moons", "overhead"):
+        assert rows[(workload, "engine")]["pair"] == rows[(workload, "service")]["pair"] == 0
+        assert "2 processes at once" in rows[(workload, "engine")]["note"]
+    assert "service/engine     x" in done.stdout and "median of 1" in done.stdout
     assert rows[("moons", "service")]["trials"] == 1
     assert rows[("overhead", "service")]["trials"] == 4
     assert all(r["trials_per_s"] > 0 for r in data["rows"])
