@@ -159,6 +159,7 @@ class _Poller:
         self.mailboxes: set[Mailbox] = set()
         self.last: Update | None = None
         self.task: asyncio.Task[None] | None = None
+        self.nudged = asyncio.Event()  # results were stored: poll now rather than at the next tick
 
     async def run(self) -> None:
         head: Cursor | None = None
@@ -174,7 +175,7 @@ class _Poller:
                 if final:
                     return
                 if len(trials) < PAGE:  # a full page: more may be waiting, read on at once
-                    await asyncio.sleep(self.hub.poll_seconds)
+                    await self._pause()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -184,6 +185,24 @@ class _Poller:
             self._publish(Update(self.sweep_id, None, None, (), head, head, gone=True))
         finally:
             self.hub._forget(self)
+
+    async def _pause(self) -> None:
+        """Until the next poll: `poll_seconds`, or less when `SweepHub.nudge` says results were
+        stored, but never under a fifth of it, so that a burst of nudges costs one read.
+
+        A sweep's end reached its streams up to `poll_seconds` late (0.125 s on average): for a
+        2 000-trial sweep of one-step trials, a tenth of its time as the SDK saw it (issue 19).
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await asyncio.wait_for(self.nudged.wait(), self.hub.poll_seconds)
+        except TimeoutError:
+            pass
+        self.nudged.clear()
+        rest = self.hub.poll_seconds / 5 - (loop.time() - started)
+        if rest > 0:
+            await asyncio.sleep(rest)
 
     def _read(self, head: Cursor | None) -> tuple[SweepRecord, list[FinishedTrial]]:
         # The sweep first: once it reads as final, the trials read next include every one.
@@ -271,6 +290,19 @@ class SweepHub:
             if poller.task is not None:
                 poller.task.cancel()
         self._pollers.clear()
+
+    def nudge(self) -> None:
+        """Results were stored (called from the dispatcher's thread): every poller polls soon.
+
+        A hint only; the pollers read what is there, as at any poll.
+        """
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._nudge_all)
+
+    def _nudge_all(self) -> None:
+        for poller in list(self._pollers.values()):
+            poller.nudged.set()
 
     def close_threadsafe(self) -> None:
         """`close()` from another thread (a signal handler), before the server drains."""

@@ -64,6 +64,7 @@ def build_app(settings: Settings, store: Store) -> tuple[Any, Any]:
     if dispatcher is not None:
         dispatcher.on_batch_seconds = app.state.metrics.batch_duration.observe
         dispatcher.on_retries = app.state.metrics.retries.inc
+        dispatcher.on_results = app.state.event_hub.nudge
     return app, dispatcher
 
 

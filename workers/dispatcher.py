@@ -75,6 +75,7 @@ class Dispatcher:
         self.settings = settings
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = DispatcherStats()
+        self.worker_nice: int | None = None  # the niceness the last finished batch trained at
         self._inflight: dict[Any, _Batch] = {}
         self._unsaved: list[ResultItem] = []
         self._stop = threading.Event()
@@ -93,6 +94,7 @@ class Dispatcher:
         # Observers the composition root may set (e.g. Prometheus metrics of the API process).
         self.on_batch_seconds: Callable[[float], None] = lambda _seconds: None
         self.on_retries: Callable[[int], None] = lambda _n: None
+        self.on_results: Callable[[], None] = lambda: None  # results were stored (event streams)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -282,6 +284,7 @@ class Dispatcher:
         finally:
             self._tracker.forget.remote([batch.batch_id])
         seconds = time.monotonic() - batch.submitted
+        self.worker_nice = outcome.get("nice")
         self.stats.batches_finished += 1
         self.stats.batch_seconds_total += seconds
         self.on_batch_seconds(seconds)
@@ -302,6 +305,8 @@ class Dispatcher:
             self._unsaved = items  # keep them; the database may come back
             raise
         self._unsaved = []
+        if fenced.accepted:
+            self.on_results()
         self.stats.results_accepted += len(fenced.accepted)
         self.stats.results_rejected += len(fenced.rejected)
         if fenced.rejected:
@@ -390,7 +395,7 @@ class Dispatcher:
             return
         ref = train_batch.options(num_cpus=self.settings.task_cpus, num_gpus=gpu_share,
                                   name=f"sweepd-sweep{claimed.sweep_id}-k{len(specs)}").remote(
-            batch_id, specs, self._tracker, fault_dir, data)
+            batch_id, specs, self._tracker, fault_dir, data, self.settings.worker_nice)
         self._inflight[ref] = _Batch(
             ref=ref, batch_id=batch_id, sweep_id=claimed.sweep_id,
             items=items,

@@ -74,7 +74,7 @@ class Replayer:
         data = DatasetShipper(self.store.dataset_blob).shipment([spec])
         # No retries: a replay that kills its worker would only kill the next one too.
         ref = train_batch.options(num_cpus=settings.replay_cpus, max_retries=0).remote(
-            uuid.uuid4().hex, [spec], self._get_tracker(), fault_dir, data)
+            uuid.uuid4().hex, [spec], self._get_tracker(), fault_dir, data, settings.worker_nice)
         try:
             return ray.get(ref, timeout=settings.replay_timeout_seconds)
         except ray.exceptions.GetTimeoutError:

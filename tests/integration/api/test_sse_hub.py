@@ -248,3 +248,36 @@ def test_an_app_started_twice_still_streams_and_compares(app, alice, store):
         stream = second.get(f"/api/v1/sweeps/{sweep_id}/events")
         assert stream.status_code == 200 and "event: end" in stream.text
         assert second.get(f"/api/v1/sweeps/{sweep_id}/compare").status_code == 200
+
+
+def test_a_nudge_after_stored_results_ends_the_stream_before_the_next_poll(make_app, alice,
+                                                                           store):
+    """The dispatcher nudges the hub once it has stored results (`on_results`); a stream then
+    sees its sweep end at once, not at the next poll, here 5 s away."""
+    app = make_app({**FAST, "sse_poll_seconds": 5.0})
+    hub = app.state.event_hub
+    with serve(app) as url, httpx.Client(base_url=url, headers=alice.headers, timeout=30) as http:
+        sweep_id = http.post(SWEEPS, json=small_spec()).json()["id"]
+        with http.stream("GET", f"{SWEEPS}/{sweep_id}/events") as response:
+            events = parse_sse(response.iter_lines())
+            assert next(events)[0] == "progress"  # the first poll has been read
+            finish_trials(store)
+            hub.nudge()  # from this (another) thread, as from the dispatcher's
+            started = time.monotonic()
+            names = [e for e, _, _ in events]
+            ended_after = time.monotonic() - started
+    assert names[-1] == "end" and names.count("trial") == 6
+    assert ended_after < 2.5, f"the stream ended {ended_after:.2f} s later: the nudge was lost"
+
+
+def test_the_service_wires_the_dispatchers_stored_results_to_the_hubs_nudge(tmp_path):
+    from sweepd.settings import load_settings
+    from sweepd.storage import open_store
+    from sweepd_service.server import build_app
+
+    store = open_store(f"sqlite:///{tmp_path / 'sweepd.db'}", auto_migrate=True)
+    try:
+        app, dispatcher = build_app(load_settings(data_dir=tmp_path), store)
+        assert dispatcher.on_results == app.state.event_hub.nudge
+    finally:
+        store.dispose()
