@@ -14,7 +14,6 @@ from sweepd import weights
 from sweepd.errors import BadRequest
 from sweepd.records import SweepRecord, TrialRecord
 from sweepd.schemas import (
-    ResultPublic,
     SweepProgress,
     SweepPublic,
     SweepsPublic,
@@ -34,11 +33,13 @@ def sweeps_public(records: list[SweepRecord], total: int, limit: int, offset: in
 
 
 def trial_public(record: TrialRecord) -> TrialPublic:
-    fields = record.model_dump(include=set(TrialPublic.model_fields) - {"result"})
-    result = None
-    if record.result is not None:
-        result = ResultPublic.model_validate(record.result.model_dump())
-    return TrialPublic.model_validate({**fields, "result": result})
+    """The public trial, read from the record's attributes in one validation (result included).
+
+    Dumping the record and its result to dicts and validating those took 15–18 µs a trial,
+    this 10 µs (1 000 completed trials, issue 19): the event stream converts every trial a
+    sweep finishes. Fields the public model does not name are not read, as before.
+    """
+    return TrialPublic.model_validate(record, from_attributes=True)
 
 
 def trials_public(records: list[TrialRecord], total: int, limit: int, offset: int) -> TrialsPublic:

@@ -121,11 +121,15 @@ class DispatchStore(StoreBase):
             )
 
     def count_pending(self) -> int:
-        """Pending trials of sweeps that are neither cancelled nor paused (the queue depth)."""
-        with self._read() as session:
-            query = (select(func.count()).select_from(SqlTrial)
-                     .join(SqlSweep, SqlSweep.id == SqlTrial.sweep_id)
-                     .where(SqlTrial.state == "pending",
+        """Pending trials of sweeps that are neither cancelled nor paused (the queue depth).
+
+        A sum over the sweeps' counters (`counters`), not a count over their trials: the
+        dispatcher asks before every claim, and at 10⁵ pending trials the count took 8 % of
+        its thread (py-spy, issue 19).
+        """
+        with self._read_one() as session:
+            query = (select(func.sum(SqlSweep.n_pending))
+                     .where(SqlSweep.n_pending > 0,
                             SqlSweep.state.not_in(UNCLAIMED_SWEEP_STATES)))
             return int(session.scalar(query) or 0)
 

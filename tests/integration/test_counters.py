@@ -94,3 +94,8 @@ def test_counters_match_a_recount_after_a_randomized_concurrent_run(store, owner
         assert record.counts == recount(store, sweep_id), (sweep_id, done)
         assert sum(record.counts.values()) == record.n_trials
         assert store.count_in_flight(owner) >= record.counts["pending"] + record.counts["running"]
+    # The dispatcher's queue depth is summed from the same counters: it matches a recount of
+    # the pending trials of the sweeps it may claim from.
+    open_sweeps = [s for s in sweeps if store.get_sweep(owner, s).state not in ("cancelled",
+                                                                                 "paused")]
+    assert store.count_pending() == sum(recount(store, s)["pending"] for s in open_sweeps)
