@@ -192,6 +192,25 @@ def test_list_trials_pages_in_id_order_with_results(store: Store, owner: int) ->
     assert pages[0][0][0].result is not None and pages[0][0][1].result is None
 
 
+def test_offset_pages_with_filters_are_slices_of_the_whole_list_with_their_results(
+        store: Store, owner: int) -> None:
+    """Offset pages find their ids first and join only those with results: every page, filtered
+    or not, is the matching slice of the whole id-ordered list, results included."""
+    sweep, _ = store.submit_sweep(owner, make_spec(seeds=6))  # 12 trials
+    store.record_results([item(t) for t in claim(store, 5)])
+    joined = 0
+    for filters in ({}, {"state": "completed"}, {"state": "pending"},
+                    {"initializer": "he_normal"}):
+        whole, total = store.list_trials(owner, sweep.id, limit=100, offset=0, **filters)
+        for offset in range(1, total + 1):
+            page, n = store.list_trials(owner, sweep.id, limit=3, offset=offset, **filters)
+            assert n == total
+            assert [(t.id, t.state, t.result) for t in page] == \
+                [(t.id, t.state, t.result) for t in whole[offset:offset + 3]], (filters, offset)
+            joined += sum(t.result is not None for t in page)
+    assert joined > 0  # results do come through the offset pages' join
+
+
 def test_list_sweeps_pages_newest_first_with_total(store: Store, owner: int) -> None:
     made = [store.submit_sweep(owner, make_spec(name=f"s{i}"))[0].id for i in range(5)]
     first, total = store.list_sweeps(owner, limit=2, offset=0)
