@@ -9,6 +9,7 @@ run again elsewhere. Workers never see database credentials.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -22,6 +23,7 @@ from sweepd.spec import TrialSpec
 from sweepd_workers.shipping import Shipment, receive
 
 _HEX = re.compile(r"^[0-9a-f]{8,64}$")
+log = logging.getLogger("sweepd.worker")
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
@@ -79,7 +81,8 @@ def train_batch(batch_id: str, trials: list[TrialSpec], tracker: Any,
 
 
 def lower_priority(nice: int) -> int:
-    """Raise this worker's niceness to at least `nice`; return the niceness it now has.
+    """Raise this worker's niceness to at least `nice`; return the niceness it now has (0 where
+    the platform or its sandbox does not let it change).
 
     Training is batch work. On a node it shares with the API (the embedded default, a small
     cluster's head) a runnable API thread should get a core before the trials do, and the
@@ -89,9 +92,13 @@ def lower_priority(nice: int) -> int:
     Niceness only ever goes up here: lowering it needs privileges, and a worker process keeps
     it for the batches it runs next.
     """
-    current = os.nice(0)
-    if nice > current:
-        current = os.nice(nice - current)
+    try:
+        current = os.nice(0)
+        if nice > current:
+            current = os.nice(nice - current)
+    except (AttributeError, OSError) as exc:  # no os.nice (Windows), or setpriority refused
+        log.warning("this worker trains at its own priority: %s", exc)
+        return 0
     return current
 
 

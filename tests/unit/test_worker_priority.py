@@ -43,3 +43,14 @@ def test_worker_niceness_defaults_to_10_and_is_bounded_to_what_nice_accepts():
     for bad in (-1, 20):
         with pytest.raises(ValueError):
             load_settings(worker_nice=bad)
+
+
+def test_a_worker_whose_priority_cannot_change_trains_on_and_says_so(monkeypatch, caplog):
+    from sweepd_workers import tasks
+
+    def refused(_increment: int) -> int:
+        raise PermissionError("setpriority: operation not permitted")
+
+    monkeypatch.setattr(tasks.os, "nice", refused)
+    assert tasks.lower_priority(10) == 0
+    assert "trains at its own priority" in caplog.text
