@@ -26,6 +26,8 @@ def test_survive_repeated_worker_kills_on_a_larger_sweep(store, owner, dispatche
         for path in fault_dir.glob("running-*"):
             if path.name in killed:
                 continue
+            if len(killed) == 3:  # two batches may start between looks: kill three, no more
+                break
             pid = int(path.read_text().split("\n")[0])
             try:
                 os.kill(pid, signal.SIGKILL)
