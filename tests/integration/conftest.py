@@ -132,5 +132,15 @@ def store(store_url: str, clock: FakeClock) -> Iterator[Store]:
 
 
 @pytest.fixture
+def real_clock_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store on the real clock, for a real dispatcher to lease from."""
+    from sweepd.storage import open_store
+
+    opened = open_store(f"sqlite:///{tmp_path / 'sweepd.db'}", auto_migrate=True)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
 def owner(store: Store) -> int:
     return store.create_user("alice").id

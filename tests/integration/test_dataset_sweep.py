@@ -20,12 +20,8 @@ pytestmark = pytest.mark.ray
 
 
 @pytest.fixture
-def store(tmp_path):
-    from sweepd.storage import open_store
-
-    opened = open_store(f"sqlite:///{tmp_path / 'sweepd.db'}", auto_migrate=True)
-    yield opened
-    opened.dispose()
+def store(real_clock_store):
+    return real_clock_store
 
 
 def spec(dataset: dict, learning_rate: float = 0.5) -> SweepSpec:

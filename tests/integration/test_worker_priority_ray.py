@@ -15,12 +15,8 @@ pytestmark = pytest.mark.ray
 
 
 @pytest.fixture
-def store(tmp_path):
-    from sweepd.storage import open_store
-
-    opened = open_store(f"sqlite:///{tmp_path / 'sweepd.db'}", auto_migrate=True)
-    yield opened
-    opened.dispose()
+def store(real_clock_store):
+    return real_clock_store
 
 
 def test_batches_train_at_the_configured_niceness_and_their_results_nudge(store,
