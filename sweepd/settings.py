@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     reap_interval_seconds: float = Field(5.0, gt=0)
     start_timeout_seconds: float = Field(300.0, gt=0)
     poll_seconds: float = Field(0.2, gt=0)
-    # Batches train at this CPU niceness (0: the API's own priority; 19: the lowest), so that
-    # on a machine they share with the API the reads stay quick and the trials take the rest.
+    # Batches train at this CPU niceness (0: the API's own priority; 19: the lowest): on cores
+    # they share, the API's threads run first (a small gain at the status tail, RESULTS.md).
     worker_nice: int = Field(10, ge=0, le=19)
     fault_dir: Path | None = None  # deterministic fault injection for the reliability tests
 
